@@ -1,0 +1,86 @@
+"""keraslosses: correct, numerically safe Keras 3 losses.
+
+Every loss is a pure function on `keras.ops` returning per-sample values and
+a registered `keras.losses.Loss` subclass whose `call` returns the same
+per-sample values (the Keras base class reduces them).
+
+    >>> import keraslosses
+    >>> loss = keraslosses.Huber(delta=1.0)
+    >>> round(float(loss([[0.0]], [[3.0]])), 4)
+    2.5
+"""
+
+import keras as keras_module
+
+from keraslosses._base import LossFunctionWrapper
+from keraslosses.classification import (
+    BinaryCrossentropy,
+    BinaryFocalCrossentropy,
+    CategoricalCrossentropy,
+    CategoricalFocalCrossentropy,
+    SparseCategoricalCrossentropy,
+    binary_crossentropy,
+    binary_focal_crossentropy,
+    categorical_crossentropy,
+    categorical_focal_crossentropy,
+    sparse_categorical_crossentropy,
+)
+from keraslosses.games import (
+    AdjustedCooperativeLoss,
+    DiscriminatorLoss,
+    GeneratorLoss,
+    StrictCooperativeLoss,
+    adjusted_cooperative,
+    cooperative_terms,
+    discriminator_loss,
+    generator_loss,
+    strict_cooperative,
+)
+from keraslosses.information import (
+    CrossEntropy,
+    Entropy,
+    KLDivergence,
+    cross_entropy,
+    entropy,
+    kl_divergence,
+)
+from keraslosses.margin import (
+    CrammerSingerHinge,
+    MultiLabelMargin,
+    WestonWatkinsHinge,
+    crammer_singer_hinge,
+    multilabel_margin,
+    weston_watkins_hinge,
+)
+from keraslosses.probabilistic import (
+    GaussianKL,
+    GaussianNLL,
+    LaplaceMixtureNLL,
+    LaplaceNLL,
+    gaussian_kl,
+    gaussian_nll,
+    laplace_mixture_nll,
+    laplace_nll,
+)
+from keraslosses.regression import (
+    Huber,
+    MeanAbsoluteError,
+    MeanSquaredError,
+    Pinball,
+    RootMeanSquaredError,
+    SquaredLogError,
+    huber,
+    mean_absolute_error,
+    mean_squared_error,
+    pinball,
+    root_mean_squared_error,
+    squared_log_error,
+)
+from keraslosses.robust import GeneralRobust, general_robust
+
+__version__ = "0.1.0"
+
+__all__ = sorted(
+    name for name, value in globals().items()
+    if not name.startswith("_") and not isinstance(value, type(keras_module))
+)

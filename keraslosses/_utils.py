@@ -1,0 +1,263 @@
+"""Shared numerics and input checks for every loss module.
+
+Everything here is backend-agnostic (`keras.ops`), except `concrete`, which
+asks the active backend whether a tensor has a value yet (eager) or is
+symbolic (inside `tf.function` / `jax.jit`), so value checks run exactly
+where they can.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from keras import backend, config, ops
+
+_WIDE_FLOATS = ("float32", "float64")
+
+
+# --------------------------------------------------------------------------
+# dtypes
+# --------------------------------------------------------------------------
+def compute_dtype(*tensors) -> str:
+    """The float dtype a loss computes in: float64 if any input is float64,
+    else float32. 16-bit inputs are promoted so that loss math under mixed
+    precision is float32."""
+    for t in tensors:
+        dtype = getattr(t, "dtype", None)  # Python lists/numbers: floatx
+        if dtype is not None and backend.standardize_dtype(dtype) == "float64":
+            return "float64"
+    return "float32"
+
+
+def as_float(x, dtype: str):
+    """Cast to the compute dtype (integer labels go straight to it, never
+    through a 16-bit float)."""
+    x = ops.convert_to_tensor(x)
+    if backend.standardize_dtype(x.dtype) != dtype:
+        x = ops.cast(x, dtype)
+    return x
+
+
+def floats(*tensors):
+    """Convert every argument to a tensor in one common compute dtype."""
+    tensors = [ops.convert_to_tensor(t) for t in tensors]
+    dtype = compute_dtype(*tensors)
+    return [as_float(t, dtype) for t in tensors]
+
+
+def at_least_float32(dtype_name: str) -> str:
+    return dtype_name if dtype_name in _WIDE_FLOATS else "float32"
+
+
+# --------------------------------------------------------------------------
+# safe elementary functions
+# --------------------------------------------------------------------------
+def xlogy(x, y):
+    """x * log(y) with 0 * log(0) = 0 exactly and a finite gradient there."""
+    zero = ops.equal(x, 0)
+    safe_y = ops.where(zero, ops.ones_like(y), y)
+    return ops.where(zero, ops.zeros_like(x), x * ops.log(safe_y))
+
+
+def safe_sqrt(x):
+    """sqrt(x) whose gradient at x = 0 is 0 instead of inf (double-where)."""
+    positive = ops.greater(x, 0)
+    safe_x = ops.where(positive, x, ops.ones_like(x))
+    return ops.where(positive, ops.sqrt(safe_x), ops.zeros_like(x))
+
+
+def masked_max(x, mask, axis=-1):
+    """max over `axis` of the entries where `mask` is true; -inf where none.
+
+    Masked-out entries are replaced by -inf (not a large constant), so the
+    result never depends on the scale of `x` and gradients only reach the
+    selected entry.
+    """
+    neg_inf = ops.full_like(x, -math.inf)
+    return ops.max(ops.where(mask, x, neg_inf), axis=axis)
+
+
+def log_probs(y_pred, from_logits: bool, axis: int = -1):
+    """Log-probabilities from logits or probabilities along `axis`.
+
+    Probabilities produced by a Keras softmax layer carry their logits
+    (`_keras_logits` on the TensorFlow backend); those are used so that
+    saturated outputs keep a gradient. Other probabilities are normalised to
+    sum to one and clipped to [eps, 1 - eps], the Keras convention.
+    """
+    logits = getattr(y_pred, "_keras_logits", None)
+    if from_logits or logits is not None:
+        x = y_pred if from_logits else logits
+        return ops.log_softmax(as_float(x, compute_dtype(x)), axis=axis)
+    p = as_float(y_pred, compute_dtype(y_pred))
+    p = p / ops.sum(p, axis=axis, keepdims=True)
+    eps = epsilon()
+    return ops.log(ops.clip(p, eps, 1.0 - eps))
+
+
+def binary_log_probs(y_pred, from_logits: bool):
+    """(log p, log(1 - p)) for a Bernoulli probability p, from logits when
+    available (`from_logits` or a Keras sigmoid output), else clipped."""
+    logits = getattr(y_pred, "_keras_logits", None)
+    if from_logits or logits is not None:
+        x = y_pred if from_logits else logits
+        x = as_float(x, compute_dtype(x))
+        return ops.log_sigmoid(x), ops.log_sigmoid(-x)
+    p = as_float(y_pred, compute_dtype(y_pred))
+    eps = epsilon()
+    p = ops.clip(p, eps, 1.0 - eps)
+    return ops.log(p), ops.log(1.0 - p)
+
+
+def epsilon() -> float:
+    """Keras' fuzz factor (`keras.config.epsilon()`, 1e-7 by default)."""
+    return config.epsilon()
+
+
+def reduce_all_but_batch(x, op=ops.mean):
+    """Reduce every axis but the first: per-sample values of an image loss."""
+    if len(x.shape) <= 1:
+        return x
+    return op(x, axis=tuple(range(1, len(x.shape))))
+
+
+# --------------------------------------------------------------------------
+# input checks
+# --------------------------------------------------------------------------
+def concrete(x):
+    """The NumPy value of `x` when it has one (eager), else None (graph mode).
+
+    Value checks (label ranges, probability ranges) run on concrete tensors
+    only; inside `tf.function` or `jax.jit` they are skipped, so compiled
+    training pays nothing for them.
+    """
+    if isinstance(x, (np.ndarray, np.generic, list, tuple, int, float)):
+        return np.asarray(x)
+    name = backend.backend()
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        if not tf.executing_eagerly() or not hasattr(x, "numpy"):
+            return None
+    elif name == "jax":
+        import jax
+
+        if isinstance(x, jax.core.Tracer):
+            return None
+    return np.asarray(ops.convert_to_numpy(x))
+
+
+def align_ranks(y_true, y_pred):
+    """Give y_true and y_pred the same rank when they differ by a trailing
+    axis of size 1 ((B,) vs (B, 1)), then require equal static shapes."""
+    t_rank, p_rank = len(y_true.shape), len(y_pred.shape)
+    if t_rank == p_rank + 1 and y_true.shape[-1] == 1:
+        y_true = ops.squeeze(y_true, axis=-1)
+    elif p_rank == t_rank + 1 and y_pred.shape[-1] == 1:
+        y_true = ops.expand_dims(y_true, axis=-1)
+    check_same_shape(y_true, y_pred)
+    return y_true, y_pred
+
+
+def check_same_shape(a, b, name_a="y_true", name_b="y_pred"):
+    sa, sb = tuple(a.shape), tuple(b.shape)
+    compatible = len(sa) == len(sb) and all(
+        x is None or y is None or x == y for x, y in zip(sa, sb)
+    )
+    if not compatible:
+        raise ValueError(
+            f"`{name_a}` and `{name_b}` must have the same shape; received "
+            f"{name_a}.shape={sa} and {name_b}.shape={sb}."
+        )
+
+
+def check_min_rank(x, rank, name):
+    if len(x.shape) < rank:
+        raise ValueError(
+            f"`{name}` must have rank >= {rank}; received {name}.shape="
+            f"{tuple(x.shape)}."
+        )
+
+
+def check_in_range(x, name, low=0.0, high=1.0, what="probabilities"):
+    """Eager-only: every entry of `x` lies in [low, high] (NaN fails)."""
+    value = concrete(x)
+    if value is None or value.size == 0:
+        return
+    ok = (value >= low) & (value <= high)
+    if not ok.all():
+        bad = value[~ok].ravel()[0]
+        raise ValueError(
+            f"`{name}` must hold {what} in [{low}, {high}]; received a value "
+            f"of {bad!r} (first of {int((~ok).sum())} out of range)."
+        )
+
+
+def check_positive(x, name):
+    value = concrete(x)
+    if value is not None and value.size and not (value > 0).all():
+        bad = value[~(value > 0)].ravel()[0]
+        raise ValueError(f"`{name}` must be positive; received a value of {bad!r}.")
+
+
+def check_scalar_range(value, name, low=None, high=None, low_open=False, high_open=False):
+    """Argument check for Python-number hyperparameters (tensors pass through
+    to `check_in_range` semantics only when concrete)."""
+    if not isinstance(value, (int, float)):
+        return
+    if math.isnan(value):
+        raise ValueError(f"`{name}` must be a number; received {name}={value!r}.")
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high:
+        lo = "(" if low_open else "["
+        hi = ")" if high_open else "]"
+        raise ValueError(
+            f"`{name}` must be in {lo}{low}, {high}{hi}; received {name}={value!r}."
+        )
+
+
+def sparse_labels(y_true, y_pred, axis=-1):
+    """Integer class labels of shape y_pred.shape without `axis`.
+
+    Accepts (B,) or (B, 1) labels (any dtype holding whole numbers). Labels
+    that came in as floats (Keras casts y_true to the loss dtype, float32,
+    exact up to 2**24) are cast back to int32. Eager mode checks the range
+    [0, num_classes).
+    """
+    y_true = ops.convert_to_tensor(y_true)
+    axis = axis % len(y_pred.shape)
+    expected = tuple(d for i, d in enumerate(y_pred.shape) if i != axis)
+    if len(y_true.shape) == len(y_pred.shape) and y_true.shape[axis] == 1:
+        y_true = ops.squeeze(y_true, axis=axis)
+    got = tuple(y_true.shape)
+    if len(got) != len(expected) or any(
+        a is not None and b is not None and a != b for a, b in zip(got, expected)
+    ):
+        raise ValueError(
+            "`y_true` must hold one integer label per row of `y_pred`, shape "
+            f"{expected} (or with a trailing 1); received y_true.shape={got} "
+            f"for y_pred.shape={tuple(y_pred.shape)}."
+        )
+    num_classes = y_pred.shape[axis]
+    value = concrete(y_true)
+    if value is not None and value.size:
+        bad = (value != np.round(value)) | (value < 0)
+        if num_classes is not None:
+            bad |= value >= num_classes
+        if bad.any():
+            raise ValueError(
+                f"`y_true` must hold integer class labels in [0, {num_classes}); "
+                f"received a label of {value[bad].ravel()[0]!r}."
+            )
+    if not backend.is_int_dtype(backend.standardize_dtype(y_true.dtype)):
+        y_true = ops.cast(y_true, "int32")
+    return y_true
+
+
+def check_choice(value, name, choices):
+    if value not in choices:
+        raise ValueError(
+            f"`{name}` must be one of {sorted(choices)}; received {name}={value!r}."
+        )
