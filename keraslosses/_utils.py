@@ -39,6 +39,17 @@ def as_float(x, dtype: str):
     return x
 
 
+def constant(value, dtype: str):
+    """A hyperparameter (Python number, list or tensor) as a `dtype` tensor.
+
+    Python numbers are converted straight to `dtype`: `ops.cast(0.7,
+    "float64")` would go through float32 and give 0.699999988.
+    """
+    if hasattr(value, "dtype"):
+        return ops.cast(value, dtype)
+    return ops.convert_to_tensor(value, dtype=dtype)
+
+
 def floats(*tensors):
     """Convert every argument to a tensor in one common compute dtype."""
     tensors = [ops.convert_to_tensor(t) for t in tensors]

@@ -25,6 +25,7 @@ from keraslosses._utils import (
     check_in_range,
     check_same_shape,
     check_scalar_range,
+    constant,
     log_probs,
     sparse_labels,
 )
@@ -209,7 +210,7 @@ def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_l
     """
     check_scalar_range(gamma, "gamma", low=0.0)
     y, log_p = _categorical_terms(y_true, y_pred, from_logits, axis)
-    alpha = ops.cast(alpha, log_p.dtype)
+    alpha = constant(alpha, log_p.dtype)
     modulating = ops.power(-ops.expm1(log_p), gamma)
     return -ops.sum(alpha * modulating * y * log_p, axis=axis)
 

@@ -29,11 +29,15 @@ from keraslosses._utils import (
     binary_log_probs,
     check_choice,
     check_same_shape,
+    constant,
     floats,
     reduce_all_but_batch,
     sparse_labels,
 )
-from keraslosses.classification import categorical_crossentropy, sparse_categorical_crossentropy
+from keraslosses.classification import (
+    categorical_crossentropy,
+    sparse_categorical_crossentropy,
+)
 
 
 def strict_cooperative(classifier_loss, generator_loss):
@@ -65,7 +69,7 @@ def adjusted_cooperative(classifier_loss, generator_loss, weight=1.0):
         1.1
     """
     lc, lg = floats(classifier_loss, generator_loss)
-    return ops.cast(weight, lc.dtype) * lc + lg
+    return constant(weight, lc.dtype) * lc + lg
 
 
 _CLASSIFICATION = ("crossentropy", "mse", "mae")

@@ -12,7 +12,14 @@ from __future__ import annotations
 from keras import ops
 
 from keraslosses._base import LossFunctionWrapper, register
-from keraslosses._utils import check_in_range, check_same_shape, floats, masked_max, sparse_labels
+from keraslosses._utils import (
+    check_in_range,
+    check_same_shape,
+    constant,
+    floats,
+    masked_max,
+    sparse_labels,
+)
 
 
 def _scores_and_true_mask(y_true, y_pred):
@@ -50,7 +57,7 @@ def weston_watkins_hinge(y_true, y_pred, margin=1.0):
     """
     scores, is_true = _scores_and_true_mask(y_true, y_pred)
     true_score = ops.sum(ops.where(is_true, scores, ops.zeros_like(scores)), axis=-1, keepdims=True)
-    hinge = ops.relu(scores - true_score + ops.cast(margin, scores.dtype))
+    hinge = ops.relu(scores - true_score + constant(margin, scores.dtype))
     # The j = y term is dropped by masking, not by subtracting max(0, margin).
     return ops.sum(ops.where(is_true, ops.zeros_like(hinge), hinge), axis=-1)
 
@@ -78,7 +85,7 @@ def crammer_singer_hinge(y_true, y_pred, margin=1.0):
     scores, is_true = _scores_and_true_mask(y_true, y_pred)
     true_score = ops.sum(ops.where(is_true, scores, ops.zeros_like(scores)), axis=-1)
     best_other = masked_max(scores, ~is_true)
-    return ops.relu(ops.cast(margin, scores.dtype) - (true_score - best_other))
+    return ops.relu(constant(margin, scores.dtype) - (true_score - best_other))
 
 
 def multilabel_margin(y_true, y_pred, margin=1.0):
@@ -113,7 +120,7 @@ def multilabel_margin(y_true, y_pred, margin=1.0):
     # Invalid rows have m = +/-inf or nan; replace before the hinge so the
     # gradient stays finite (double-where).
     m = ops.where(valid, m, ops.zeros_like(m))
-    loss = ops.relu(ops.cast(margin, scores.dtype) - m)
+    loss = ops.relu(constant(margin, scores.dtype) - m)
     return ops.where(valid, loss, ops.zeros_like(loss))
 
 

@@ -11,7 +11,14 @@ from __future__ import annotations
 from keras import ops
 
 from keraslosses._base import LossFunctionWrapper, register, rescaled, unscaled
-from keraslosses._utils import align_ranks, check_positive, check_scalar_range, floats, safe_sqrt
+from keraslosses._utils import (
+    align_ranks,
+    check_positive,
+    check_scalar_range,
+    constant,
+    floats,
+    safe_sqrt,
+)
 
 
 def _residual(y_true, y_pred):
@@ -100,7 +107,7 @@ def huber(y_true, y_pred, delta=1.0):
     """
     check_scalar_range(delta, "delta", low=0.0, low_open=True)
     abs_r = ops.abs(_residual(y_true, y_pred))
-    delta = ops.cast(delta, abs_r.dtype)
+    delta = constant(delta, abs_r.dtype)
     # min(|r|, delta) is the quadratic part; the rest grows linearly. This
     # form has no branch, so both pieces are finite everywhere.
     quadratic = ops.minimum(abs_r, delta)
@@ -166,7 +173,7 @@ def pinball(y_true, y_pred, tau=0.5):
     """
     check_scalar_range(tau, "tau", low=0.0, high=1.0)
     r = -_residual(y_true, y_pred)
-    tau = ops.cast(tau, r.dtype)
+    tau = constant(tau, r.dtype)
     return ops.mean(ops.maximum(tau * r, (tau - 1.0) * r), axis=-1)
 
 

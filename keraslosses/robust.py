@@ -34,7 +34,13 @@ import math
 from keras import ops
 
 from keraslosses._base import LossFunctionWrapper, register
-from keraslosses._utils import align_ranks, check_positive, check_scalar_range, floats
+from keraslosses._utils import (
+    align_ranks,
+    check_positive,
+    check_scalar_range,
+    constant,
+    floats,
+)
 
 # Half of float32's machine epsilon: the smallest gap to a limit that the
 # general formula resolves in float32.
@@ -103,8 +109,8 @@ def general_robust(y_true, y_pred, alpha=1.0, scale=1.0):
     y_true, y_pred = floats(y_true, y_pred)
     y_true, y_pred = align_ranks(y_true, y_pred)
     x = y_pred - y_true
-    alpha = ops.cast(alpha, x.dtype)
-    scale = ops.cast(scale, x.dtype)
+    alpha = constant(alpha, x.dtype)
+    scale = constant(scale, x.dtype)
     check_positive(scale, "scale")
     return ops.mean(_rho(x, alpha, scale), axis=-1)
 

@@ -1,0 +1,262 @@
+"""Independent float64 NumPy references, written from the formulas (loops
+where the definition is a loop), sharing no code with the package."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def _f(x):
+    return np.asarray(x, dtype=np.float64)
+
+
+def log_softmax(x, axis=-1):
+    x = _f(x)
+    m = x.max(axis=axis, keepdims=True)
+    return x - m - np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
+
+
+def log_sigmoid(x):
+    x = _f(x)
+    return -np.logaddexp(0.0, -x)
+
+
+def xlogy(x, y):
+    x, y = _f(x), _f(y)
+    out = np.zeros_like(x * y)
+    nz = x != 0
+    out[nz] = (x * np.log(np.where(nz, y, 1.0)))[nz]
+    return out
+
+
+# regression -----------------------------------------------------------------
+def mae(t, p):
+    return np.abs(_f(p) - _f(t)).mean(-1)
+
+
+def mse(t, p):
+    return ((_f(p) - _f(t)) ** 2).mean(-1)
+
+
+def rmse_per_sample(t, p):
+    return np.sqrt(mse(t, p))
+
+
+def huber(t, p, delta=1.0):
+    r = np.abs(_f(p) - _f(t))
+    return np.where(r <= delta, 0.5 * r**2, delta * (r - 0.5 * delta)).mean(-1)
+
+
+def squared_log_error(t, p, offset=1.0):
+    return ((np.log(_f(p) + offset) - np.log(_f(t) + offset)) ** 2).mean(-1)
+
+
+def pinball(t, p, tau=0.5):
+    r = _f(t) - _f(p)
+    return np.where(r >= 0, tau * r, (tau - 1.0) * r).mean(-1)
+
+
+def rho(x, alpha, c=1.0):
+    """Barron's rho in float64 with the closed-form limits."""
+    z = (_f(x) / c) ** 2
+    if alpha == 2:
+        return 0.5 * z
+    if alpha == 0:
+        return np.log(0.5 * z + 1.0)
+    if alpha == -math.inf:
+        return 1.0 - np.exp(-0.5 * z)
+    if alpha == math.inf:
+        return np.exp(0.5 * z) - 1.0
+    b = abs(alpha - 2.0)
+    return b / alpha * ((z / b + 1.0) ** (alpha / 2.0) - 1.0)
+
+
+def general_robust(t, p, alpha=1.0, scale=1.0):
+    return rho(_f(p) - _f(t), alpha, scale).mean(-1)
+
+
+# probabilistic ----------------------------------------------------------------
+def gaussian_nll(t, p):
+    t, p = _f(t), _f(p)
+    d = t.shape[-1]
+    mean, log_var = p[..., :d], p[..., d:]
+    var = np.exp(log_var)
+    return (0.5 * np.log(2 * np.pi * var) + (t - mean) ** 2 / (2 * var)).sum(-1)
+
+
+def laplace_nll(t, p):
+    t, p = _f(t), _f(p)
+    d = t.shape[-1]
+    mean, b = p[..., :d], np.exp(p[..., d:])
+    return (np.log(2 * b) + np.abs(t - mean) / b).sum(-1)
+
+
+def laplace_mixture_nll(t, p):
+    t, p = _f(t), _f(p)
+    k = p.shape[-1] // 3
+    out = np.empty(p.shape[:-1])
+    for i in np.ndindex(*p.shape[:-1]):
+        logits, means, scales = p[i][:k], p[i][k : 2 * k], np.exp(p[i][2 * k :])
+        w = np.exp(logits - logits.max())
+        w /= w.sum()
+        density = sum(w[j] * np.exp(-abs(t[i][0] - means[j]) / scales[j]) / (2 * scales[j]) for j in range(k))
+        out[i] = -np.log(density)
+    return out
+
+
+def gaussian_kl_from_pred(t, p):
+    p = _f(p)
+    d = p.shape[-1] // 2
+    mean, log_var = p[..., :d], p[..., d:]
+    return 0.5 * (mean**2 + np.exp(log_var) - 1.0 - log_var).sum(-1)
+
+
+# classification -----------------------------------------------------------------
+def _probs(p, from_logits, axis=-1):
+    if from_logits:
+        return log_softmax(p, axis)
+    p = _f(p)
+    p = p / p.sum(axis, keepdims=True)
+    return np.log(np.clip(p, 1e-7, 1 - 1e-7))
+
+
+def _binary_logs(p, from_logits):
+    if from_logits:
+        return log_sigmoid(p), log_sigmoid(-_f(p))
+    p = np.clip(_f(p), 1e-7, 1 - 1e-7)
+    return np.log(p), np.log(1 - p)
+
+
+def bce(t, p, from_logits=False, label_smoothing=0.0):
+    t = _f(t) * (1 - label_smoothing) + 0.5 * label_smoothing
+    lp, lq = _binary_logs(p, from_logits)
+    return -(t * lp + (1 - t) * lq).mean(-1)
+
+
+def cce(t, p, from_logits=False, label_smoothing=0.0, axis=-1):
+    t = _f(t)
+    t = t * (1 - label_smoothing) + label_smoothing / t.shape[axis]
+    return -(t * _probs(p, from_logits, axis)).sum(axis)
+
+
+def scce(t, p, from_logits=False, label_smoothing=0.0, axis=-1):
+    logp = _probs(p, from_logits, axis)
+    labels = np.asarray(t).reshape(logp.shape[0]).astype(int)
+    k = logp.shape[-1]
+    out = np.empty(len(labels))
+    for i, y in enumerate(labels):
+        target = np.full(k, label_smoothing / k)
+        target[y] += 1 - label_smoothing
+        out[i] = -(target * logp[i]).sum()
+    return out
+
+
+def binary_focal(t, p, alpha=0.25, gamma=2.0, from_logits=False):
+    t = _f(t)
+    lp, lq = _binary_logs(p, from_logits)
+    prob = np.exp(lp)
+    p_t = t * prob + (1 - t) * (1 - prob)
+    a_t = t * alpha + (1 - t) * (1 - alpha)
+    bce_ = -(t * lp + (1 - t) * lq)
+    return (a_t * (1 - p_t) ** gamma * bce_).mean(-1)
+
+
+def categorical_focal(t, p, alpha=0.25, gamma=2.0, from_logits=False, axis=-1):
+    logp = _probs(p, from_logits, axis)
+    return -(np.asarray(alpha) * _f(t) * (1 - np.exp(logp)) ** gamma * logp).sum(axis)
+
+
+# information ---------------------------------------------------------------------
+def kl(t, p, from_logits=False, axis=-1):
+    t = _f(t)
+    logq = log_softmax(p, axis) if from_logits else None
+    out = np.zeros(t.shape[:-1])
+    for i in np.ndindex(*t.shape[:-1]):
+        for k in range(t.shape[-1]):
+            pk = t[i][k]
+            if pk > 0:
+                lq = logq[i][k] if from_logits else math.log(_f(p)[i][k])
+                out[i] += pk * (math.log(pk) - lq)
+    return out
+
+
+def entropy(p, base=math.e):
+    return -xlogy(p, p).sum(-1) / math.log(base)
+
+
+def cross_entropy(t, p, base=math.e):
+    return -xlogy(t, p).sum(-1) / math.log(base)
+
+
+# margin ----------------------------------------------------------------------------
+def weston_watkins(t, s, margin=1.0):
+    s = _f(s)
+    labels = np.asarray(t).reshape(len(s)).astype(int)
+    return np.array(
+        [sum(max(0.0, s[i, j] - s[i, y] + margin) for j in range(s.shape[1]) if j != y) for i, y in enumerate(labels)]
+    )
+
+
+def crammer_singer(t, s, margin=1.0):
+    s = _f(s)
+    labels = np.asarray(t).reshape(len(s)).astype(int)
+    return np.array(
+        [max(0.0, margin - (s[i, y] - max(s[i, j] for j in range(s.shape[1]) if j != y))) for i, y in enumerate(labels)]
+    )
+
+
+def multilabel_margin(t, s, margin=1.0):
+    t, s = _f(t), _f(s)
+    out = np.zeros(len(s))
+    for i in range(len(s)):
+        pos = [s[i, j] for j in range(s.shape[1]) if t[i, j] == 1]
+        neg = [s[i, j] for j in range(s.shape[1]) if t[i, j] == 0]
+        if pos and neg:
+            out[i] = max(0.0, margin - (max(pos) - max(neg)))
+    return out
+
+
+# games -------------------------------------------------------------------------------
+def cooperative_terms(t, p, classification="crossentropy", reconstruction="mse", from_logits=False):
+    labels, images = t
+    outputs, recon = p
+    outputs = _f(outputs)
+    k = outputs.shape[-1]
+    onehot = np.eye(k)[np.asarray(labels).reshape(-1).astype(int)]
+    if classification == "crossentropy":
+        lc = cce(onehot, outputs, from_logits=from_logits)
+    else:
+        probs = np.exp(log_softmax(outputs)) if from_logits else outputs
+        diff = probs - onehot
+        lc = (diff**2 if classification == "mse" else np.abs(diff)).mean(-1)
+    diff = _f(recon) - _f(images)
+    diff = diff**2 if reconstruction == "mse" else np.abs(diff)
+    lg = diff.reshape(len(diff), -1).mean(-1)
+    return lc, lg
+
+
+def discriminator(real, fake, from_logits=True):
+    lr, _ = _binary_logs(real, from_logits)
+    _, lq = _binary_logs(fake, from_logits)
+    return -(lr + lq).mean(-1)
+
+
+def generator(t, fake, from_logits=True, non_saturating=True):
+    lp, lq = _binary_logs(fake, from_logits)
+    return (-lp if non_saturating else lq).mean(-1)
+
+
+# reductions (Keras semantics) ---------------------------------------------------------
+def reduce(values, weights=None, reduction="sum_over_batch_size"):
+    values = _f(values)
+    w = np.ones_like(values) if weights is None else _f(weights).reshape(values.shape)
+    weighted = values * w
+    if reduction in (None, "none"):
+        return weighted
+    if reduction == "sum":
+        return weighted.sum()
+    if reduction == "mean_with_sample_weight" and weights is not None:
+        return weighted.sum() / w.sum()
+    return weighted.sum() / values.size
