@@ -230,7 +230,8 @@ class BinaryCrossentropy(LossFunctionWrapper):
         0.6931
     """
 
-    def __init__(self, from_logits=False, label_smoothing=0.0, reduction=_REDUCTION, name="binary_crossentropy", dtype=None):
+    def __init__(self, from_logits=False, label_smoothing=0.0, reduction=_REDUCTION, name="binary_crossentropy",
+                 dtype=None):
         check_scalar_range(label_smoothing, "label_smoothing", 0.0, 1.0)
         super().__init__(binary_crossentropy, reduction=reduction, name=name, dtype=dtype,
                          from_logits=from_logits, label_smoothing=label_smoothing)
@@ -241,7 +242,8 @@ class CategoricalCrossentropy(LossFunctionWrapper):
     """Categorical cross-entropy; see `categorical_crossentropy`.
 
     Example:
-        >>> round(float(CategoricalCrossentropy(from_logits=True)([[1, 0, 0, 0]], [[3.2, 1.3, 0.2, 0.8]])), 4)  # 0.2547
+        >>> loss = CategoricalCrossentropy(from_logits=True)
+        >>> round(float(loss([[1, 0, 0, 0]], [[3.2, 1.3, 0.2, 0.8]])), 4)
         0.2547
     """
 

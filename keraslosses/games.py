@@ -176,7 +176,8 @@ class StrictCooperativeLoss(LossFunctionWrapper):
         # One reducer per term, so each batch loss gets exactly the base
         # class's weighting, masking and distribution scaling.
         self._terms = [
-            LossFunctionWrapper(_term, reduction=reduction, name=f"{name}_{part}", dtype=dtype, index=i, **self._fn_kwargs)
+            LossFunctionWrapper(_term, reduction=reduction, name=f"{name}_{part}", dtype=dtype, index=i,
+                                **self._fn_kwargs)
             for i, part in enumerate(("classifier", "generator"))
         ]
 

@@ -105,11 +105,13 @@ def run(config: DemoConfig) -> dict:
             "final_loss": float(losses[-1]),
             "train_seconds": round(seconds, 2),
         }
-        log.info("%-22s test accuracy %.4f  loss %.4f -> %.4f  (%.1f s)", name, accuracy, losses[0], losses[-1], seconds)
+        log.info("%-22s test accuracy %.4f  loss %.4f -> %.4f  (%.1f s)",
+                 name, accuracy, losses[0], losses[-1], seconds)
     summary = {"config": dataclasses.asdict(config), "dataset": "sklearn digits 8x8", "results": results}
     (out / "demo.json").write_text(json.dumps(summary, indent=2) + "\n")
     table = ["| loss | test accuracy | first loss | final loss |", "|---|---|---|---|"]
-    table += [f"| {k} | {v['test_accuracy']:.4f} | {v['first_loss']:.4f} | {v['final_loss']:.4f} |" for k, v in results.items()]
+    table += [f"| {k} | {v['test_accuracy']:.4f} | {v['first_loss']:.4f} | {v['final_loss']:.4f} |"
+              for k, v in results.items()]
     (out / "demo.md").write_text("\n".join(table) + "\n")
     print("\n".join(table))
     log.info("wrote %s and %s", out / "demo.json", out / "demo.md")
