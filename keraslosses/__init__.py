@@ -52,6 +52,25 @@ from keraslosses.margin import (
     multilabel_margin,
     weston_watkins_hinge,
 )
+from keraslosses.metric import (
+    ActiveTripletFraction,
+    ContrastiveEmbeddingLoss,
+    ContrastiveLoss,
+    CosineEmbedding,
+    CosineSimilarity,
+    NTXent,
+    TripletLoss,
+    TripletMarginLoss,
+    active_triplet_fraction,
+    contrastive,
+    contrastive_embedding,
+    cosine_embedding,
+    cosine_similarity_loss,
+    nt_xent,
+    pairwise_distances,
+    triplet_loss,
+    triplet_margin,
+)
 from keraslosses.probabilistic import (
     GaussianKL,
     GaussianNLL,

@@ -54,6 +54,15 @@ class LossFunctionWrapper(keras.losses.Loss):
         self._requested_dtype = _config_dtype(dtype)
         self._fn_kwargs = kwargs
 
+    #: Subclasses whose `fn` does not read y_true accept `y_true=None`.
+    ignores_y_true = False
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        if y_true is None and self.ignores_y_true:
+            y_pred = ops.convert_to_tensor(y_pred)
+            y_true = ops.zeros(ops.shape(y_pred)[:1])
+        return super().__call__(y_true, y_pred, sample_weight=sample_weight)
+
     def call(self, y_true, y_pred):
         return self.fn(y_true, y_pred, **self._fn_kwargs)
 

@@ -126,6 +126,42 @@ def epsilon() -> float:
     return config.epsilon()
 
 
+def masked_min(x, mask, axis=-1):
+    """min over `axis` of the entries where `mask` is true; +inf where none."""
+    return -masked_max(-x, mask, axis=axis)
+
+
+def batched_searchsorted(sorted_rows, values, side="left"):
+    """Row-wise `searchsorted`: for each row r, the insertion indices of
+    values[r] into sorted_rows[r]. O(rows x (N + M) log N), no (N x M) matrix.
+
+    `keras.ops.searchsorted` takes 1-D sequences only; the TensorFlow, JAX
+    and PyTorch kernels are batched, so the backend's own is used.
+    """
+    name = backend.backend()
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        return tf.searchsorted(sorted_rows, values, side=side, out_type=tf.int32)
+    if name == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        return jax.vmap(lambda s, v: jnp.searchsorted(s, v, side=side))(sorted_rows, values).astype("int32")
+    if name == "torch":
+        import torch
+
+        return torch.searchsorted(sorted_rows.contiguous(), values.contiguous(), right=side == "right").int()
+    return ops.vectorized_map(lambda sv: ops.searchsorted(sv[0], sv[1], side=side), (sorted_rows, values))
+
+
+def l2_normalize(x, axis=-1):
+    """x / ||x|| with a floor on the norm (1e-12, as Keras), so zero vectors
+    map to zero with a finite gradient."""
+    sq = ops.sum(ops.square(x), axis=axis, keepdims=True)
+    return x * ops.rsqrt(ops.maximum(sq, 1e-24))
+
+
 def reduce_all_but_batch(x, op=ops.mean):
     """Reduce every axis but the first: per-sample values of an image loss."""
     if len(x.shape) <= 1:
@@ -229,7 +265,7 @@ def check_scalar_range(value, name, low=None, high=None, low_open=False, high_op
         )
 
 
-def sparse_labels(y_true, y_pred, axis=-1):
+def sparse_labels(y_true, y_pred, axis=-1, check_range=True):
     """Integer class labels of shape y_pred.shape without `axis`.
 
     Accepts (B,) or (B, 1) labels (any dtype holding whole numbers). Labels
@@ -251,17 +287,17 @@ def sparse_labels(y_true, y_pred, axis=-1):
             f"{expected} (or with a trailing 1); received y_true.shape={got} "
             f"for y_pred.shape={tuple(y_pred.shape)}."
         )
-    num_classes = y_pred.shape[axis]
+    num_classes = y_pred.shape[axis] if check_range else None
     value = concrete(y_true)
     if value is not None and value.size:
-        bad = (value != np.round(value)) | (value < 0)
+        bad = value != np.round(value)
+        if check_range:
+            bad |= value < 0
         if num_classes is not None:
             bad |= value >= num_classes
         if bad.any():
-            raise ValueError(
-                f"`y_true` must hold integer class labels in [0, {num_classes}); "
-                f"received a label of {value[bad].ravel()[0]!r}."
-            )
+            valid = f"integer class labels in [0, {num_classes})" if check_range else "integer labels"
+            raise ValueError(f"`y_true` must hold {valid}; received a label of {value[bad].ravel()[0]!r}.")
     if not backend.is_int_dtype(backend.standardize_dtype(y_true.dtype)):
         y_true = ops.cast(y_true, "int32")
     return y_true

@@ -292,6 +292,8 @@ class GeneratorLoss(LossFunctionWrapper):
         0.6931
     """
 
+    ignores_y_true = True
+
     def __init__(self, from_logits=True, non_saturating=True, reduction="sum_over_batch_size",
                  name="generator_loss", dtype=None):
         super().__init__(_generator_loss, reduction=reduction, name=name, dtype=dtype,

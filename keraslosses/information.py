@@ -134,6 +134,8 @@ class Entropy(LossFunctionWrapper):
         1.0
     """
 
+    ignores_y_true = True
+
     def __init__(self, base=math.e, axis=-1, reduction=_REDUCTION, name="entropy", dtype=None):
         _check_base(base)
         super().__init__(_entropy_loss, reduction=reduction, name=name, dtype=dtype, base=base, axis=axis)

@@ -236,5 +236,7 @@ class GaussianKL(LossFunctionWrapper):
         0.5
     """
 
+    ignores_y_true = True
+
     def __init__(self, reduction=_REDUCTION, name="gaussian_kl", dtype=None):
         super().__init__(_gaussian_kl_loss, reduction=reduction, name=name, dtype=dtype)

@@ -14,6 +14,7 @@ import keras
 import numpy as np
 
 import keraslosses as kl
+from keraslosses.metric import _triplet_loss_from_stacked
 from keraslosses.probabilistic import _gaussian_kl_loss
 from tests import reference as ref
 
@@ -33,6 +34,7 @@ class Case:
     int_labels: bool = False
     activation: str | None = None  # output activation for the fit test
     special: tuple = ()  # extra (y_true, y_pred) points for the gradient test
+    kinks: tuple = ()  # non-differentiable points: the gradient must only be finite
     bad: tuple = ()  # (y_true, y_pred, kwargs, message regex)
 
     def loss(self, **extra):
@@ -305,6 +307,74 @@ CASES = [
     Case("generator_saturating", kl.GeneratorLoss, {"from_logits": False, "non_saturating": False},
          lambda t, p, **kw: kl.generator_loss(p, **kw),
          lambda rng, b=B: (np.zeros((b, 1)), rng.uniform(0.05, 0.95, (b, 1))), ref.generator, activation="sigmoid"),
+]
+
+
+
+# metric learning ----------------------------------------------------------------------
+def labelled(k=3, d=4):
+    def make(rng, b=B):
+        return rng.integers(0, k, size=(b,)), rng.normal(size=(b, d))
+
+    return make
+
+
+def stacked(n, d=3, labels=None):
+    def make(rng, b=B):
+        t = rng.integers(0, 2, size=(b,)).astype(float) if labels == "binary" else np.zeros((b,))
+        if labels == "signed":
+            t = rng.choice([-1.0, 1.0], size=(b,))
+        return t, rng.normal(size=(b, n, d))
+
+    return make
+
+
+def _triplet_case(mining, squared=True, distance="euclidean", margin=0.5):
+    kwargs = {"margin": margin, "mining": mining, "squared": squared, "distance": distance}
+    return Case(f"triplet_{mining}_{distance}{'_squared' if squared and distance == 'euclidean' else ''}",
+                kl.TripletLoss, kwargs, kl.triplet_loss, labelled(),
+                lambda t, p, margin, mining, squared, distance: ref.triplet(t, p, margin, mining, squared, distance),
+                int_labels=True,  # identical embeddings: d = 0 is a kink of the unsquared distance
+                kinks=((np.array([0, 0, 1, 1]), np.array([[1.0, 2.0], [1.0, 2.0], [1.0, 2.0], [0.0, 0.0]])),),
+                bad=((np.array([0, 1]), np.zeros((2, 3)), {"mining": "hardest"}, "mining"),
+                     (np.array([0, 1, 2]), np.zeros((2, 3)), {}, "y_true"),
+                     (np.array([0, 1]), np.zeros((2, 3)), {"distance": "manhattan"}, "distance")))
+
+
+def _cosine_twin(t, p):
+    return 1.0 + _twin(keras.losses.CosineSimilarity)(t, p)
+
+
+CASES += [
+    Case("triplet_margin", kl.TripletMarginLoss, {"margin": 0.8, "squared": False, "distance": "euclidean"},
+         _triplet_loss_from_stacked,
+         stacked(3), lambda t, p, margin, squared, distance: ref.triplet_margin_stacked(t, p, margin, squared,
+                                                                                      distance),
+         special=((np.zeros((1,)), np.array([[[1.0, 1.0], [1.0, 1.0], [2.0, 1.0]]])),),
+         bad=((np.zeros((2,)), np.zeros((2, 2, 3)), {}, r"\(B, 3, D\)"),)),
+    _triplet_case("batch_all"),
+    _triplet_case("batch_all", squared=False),
+    _triplet_case("batch_hard", squared=False, margin=1.0),
+    _triplet_case("semi_hard"),
+    _triplet_case("semi_hard", distance="cosine", margin=0.2),
+    Case("contrastive", kl.ContrastiveLoss, {"margin": 1.5},
+         kl.contrastive, lambda rng, b=B: (rng.integers(0, 2, (b, 1)).astype(float), rng.uniform(0, 2, (b, 1))),
+         ref.contrastive, activation="softplus",
+         bad=((np.array([[2.0]]), np.array([[1.0]]), {}, "y_true"),)),
+    Case("contrastive_embedding", kl.ContrastiveEmbeddingLoss, {"margin": 2.0, "distance": "euclidean"},
+         kl.contrastive_embedding, stacked(2, labels="binary"),
+         lambda t, p, margin, distance: ref.contrastive_embedding(t, p, margin, distance),
+         kinks=((np.array([1.0]), np.array([[[1.0, 2.0], [1.0, 2.0]]])),),
+         bad=((np.zeros((2,)), np.zeros((2, 3, 3)), {}, r"\(B, 2, D\)"),)),
+    Case("cosine_similarity", kl.CosineSimilarity, {"axis": -1}, kl.cosine_similarity_loss, dense(),
+         ref.cosine_similarity_loss, twin=_cosine_twin),
+    Case("cosine_embedding", kl.CosineEmbedding, {"margin": 0.1}, kl.cosine_embedding, stacked(2, labels="signed"),
+         ref.cosine_embedding),
+    Case("nt_xent", kl.NTXent, {"temperature": 0.3}, kl.nt_xent, lambda rng, b=B: (np.zeros((b,)),
+                                                                                   rng.normal(size=(b, 4))),
+         ref.nt_xent,
+         bad=((np.zeros((3,)), np.zeros((3, 2)), {}, "2N"),
+              (np.zeros((2,)), np.zeros((2, 2)), {"temperature": 0.0}, "temperature"))),
 ]
 
 BY_ID = {case.id: case for case in CASES}

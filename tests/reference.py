@@ -260,3 +260,100 @@ def reduce(values, weights=None, reduction="sum_over_batch_size"):
     if reduction == "mean_with_sample_weight" and weights is not None:
         return weighted.sum() / w.sum()
     return weighted.sum() / values.size
+
+
+# metric learning (brute force over every pair / triplet) ----------------------------
+def distance(a, b, squared=True, kind="euclidean"):
+    a, b = _f(a), _f(b)
+    if kind == "cosine":
+        na, nb = np.linalg.norm(a), np.linalg.norm(b)
+        return 1.0 - (a @ b) / (max(na, 1e-12) * max(nb, 1e-12))
+    d2 = float(((a - b) ** 2).sum())
+    return d2 if squared else math.sqrt(d2)
+
+
+def triplet_margin_stacked(t, p, margin=1.0, squared=True, distance_kind="euclidean"):
+    p = _f(p)
+    return np.array([max(distance(x[0], x[1], squared, distance_kind) - distance(x[0], x[2], squared, distance_kind)
+                         + margin, 0.0) for x in p])
+
+
+def triplet(labels, emb, margin=1.0, mining="batch_all", squared=True, distance_kind="euclidean"):
+    """Per-anchor values: each anchor's terms times B / (number averaged)."""
+    labels = np.asarray(labels).reshape(-1)
+    emb = _f(emb)
+    b = len(labels)
+    d = np.array([[0.0 if i == j else distance(emb[i], emb[j], squared, distance_kind) for j in range(b)]
+                  for i in range(b)])
+    pos = [[j for j in range(b) if j != a and labels[j] == labels[a]] for a in range(b)]
+    neg = [[n for n in range(b) if labels[n] != labels[a]] for a in range(b)]
+    sums, count = np.zeros(b), 0
+    for a in range(b):
+        if mining == "batch_all":
+            for p in pos[a]:
+                for n in neg[a]:
+                    loss = max(d[a, p] - d[a, n] + margin, 0.0)
+                    if loss > 0:
+                        sums[a] += loss
+                        count += 1
+        elif mining == "batch_hard":
+            if pos[a] and neg[a]:
+                sums[a] = max(max(d[a, p] for p in pos[a]) - min(d[a, n] for n in neg[a]) + margin, 0.0)
+                count += 1
+        else:  # semi_hard
+            if not neg[a]:
+                continue
+            for p in pos[a]:
+                farther = [d[a, n] for n in neg[a] if d[a, n] > d[a, p]]
+                chosen = min(farther) if farther else min(d[a, n] for n in neg[a])
+                sums[a] += max(d[a, p] - chosen + margin, 0.0)
+                count += 1
+    return sums * b / max(count, 1)
+
+
+def active_fraction(labels, emb, margin=1.0, squared=True):
+    labels = np.asarray(labels).reshape(-1)
+    b = len(labels)
+    active = valid = 0
+    for a in range(b):
+        for p in range(b):
+            for n in range(b):
+                if p != a and labels[p] == labels[a] and labels[n] != labels[a]:
+                    valid += 1
+                    active += distance(emb[a], emb[p], squared) - distance(emb[a], emb[n], squared) + margin > 0
+    return active / valid if valid else 0.0
+
+
+def contrastive(t, d, margin=1.0):
+    t, d = _f(t).reshape(len(t), -1), _f(d).reshape(len(d), -1)
+    return (t * d**2 + (1 - t) * np.maximum(margin - d, 0.0) ** 2).mean(-1)
+
+
+def contrastive_embedding(t, p, margin=1.0, distance_kind="euclidean"):
+    p = _f(p)
+    d = np.array([distance(x[0], x[1], False, distance_kind) for x in p])
+    return contrastive(t, d, margin)
+
+
+def cosine_similarity_loss(t, p, axis=-1):
+    return np.array([distance(a, b, kind="cosine") for a, b in zip(_f(t), _f(p))])
+
+
+def cosine_embedding(t, p, margin=0.0):
+    out = []
+    for y, (a, b) in zip(np.asarray(t).reshape(-1), _f(p)):
+        cos = 1.0 - distance(a, b, kind="cosine")
+        out.append(1.0 - cos if y > 0 else max(0.0, cos - margin))
+    return np.array(out)
+
+
+def nt_xent(t, p, temperature=0.5):
+    z = _f(p)
+    z = z / np.linalg.norm(z, axis=1, keepdims=True)
+    n2 = len(z)
+    out = np.empty(n2)
+    for i in range(n2):
+        j = (i + n2 // 2) % n2
+        denominator = sum(math.exp(z[i] @ z[k] / temperature) for k in range(n2) if k != i)
+        out[i] = -math.log(math.exp(z[i] @ z[j] / temperature) / denominator)
+    return out

@@ -144,11 +144,14 @@ def _gradient_and_fd(case, t, p):
 
 @cases
 def test_gradients_finite_and_equal_finite_differences(case, rng):
-    points = [case.make(rng, 3), *case.special]
+    points = [case.make(rng, 4), *case.special]
     for t, p in points:
         for grad, fd in _gradient_and_fd(case, t, p):
             assert np.isfinite(grad).all(), (case.id, p)
             np.testing.assert_allclose(grad, fd, rtol=1e-5, atol=2e-5, err_msg=f"{case.id} at {p}")
+    for t, p in case.kinks:
+        for grad, _ in _gradient_and_fd(case, t, p):
+            assert np.isfinite(grad).all(), (case.id, p)
 
 
 @cases
