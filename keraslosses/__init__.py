@@ -95,7 +95,7 @@ from keraslosses.regression import (
     root_mean_squared_error,
     squared_log_error,
 )
-from keraslosses.robust import GeneralRobust, general_robust
+from keraslosses.robust import AdaptiveRobustLoss, GeneralRobust, adaptive_nll, general_robust, log_partition
 
 __version__ = "0.1.0"
 
