@@ -89,18 +89,27 @@ def masked_max(x, mask, axis=-1):
     return ops.max(ops.where(mask, x, neg_inf), axis=axis)
 
 
+def logits_of(y_pred, from_logits: bool):
+    """The float logits behind y_pred, or None for plain probabilities.
+
+    Probabilities produced by a Keras sigmoid/softmax carry their logits
+    (`_keras_logits` on the TensorFlow backend); those are used so that
+    saturated outputs keep a gradient, as Keras itself does.
+    """
+    logits = y_pred if from_logits else getattr(y_pred, "_keras_logits", None)
+    return None if logits is None else as_float(logits, compute_dtype(logits))
+
+
 def log_probs(y_pred, from_logits: bool, axis: int = -1):
     """Log-probabilities from logits or probabilities along `axis`.
 
-    Probabilities produced by a Keras softmax layer carry their logits
-    (`_keras_logits` on the TensorFlow backend); those are used so that
-    saturated outputs keep a gradient. Other probabilities are normalised to
-    sum to one and clipped to [eps, 1 - eps], the Keras convention.
+    From logits (see `logits_of`) by `log_softmax`; other probabilities are
+    normalised to sum to one and clipped to [eps, 1 - eps], the Keras
+    convention.
     """
-    logits = getattr(y_pred, "_keras_logits", None)
-    if from_logits or logits is not None:
-        x = y_pred if from_logits else logits
-        return ops.log_softmax(as_float(x, compute_dtype(x)), axis=axis)
+    logits = logits_of(y_pred, from_logits)
+    if logits is not None:
+        return ops.log_softmax(logits, axis=axis)
     p = as_float(y_pred, compute_dtype(y_pred))
     p = p / ops.sum(p, axis=axis, keepdims=True)
     eps = epsilon()
@@ -110,10 +119,8 @@ def log_probs(y_pred, from_logits: bool, axis: int = -1):
 def binary_log_probs(y_pred, from_logits: bool):
     """(log p, log(1 - p)) for a Bernoulli probability p, from logits when
     available (`from_logits` or a Keras sigmoid output), else clipped."""
-    logits = getattr(y_pred, "_keras_logits", None)
-    if from_logits or logits is not None:
-        x = y_pred if from_logits else logits
-        x = as_float(x, compute_dtype(x))
+    x = logits_of(y_pred, from_logits)
+    if x is not None:
         return ops.log_sigmoid(x), ops.log_sigmoid(-x)
     p = as_float(y_pred, compute_dtype(y_pred))
     eps = epsilon()

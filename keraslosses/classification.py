@@ -27,6 +27,7 @@ from keraslosses._utils import (
     check_scalar_range,
     constant,
     log_probs,
+    logits_of,
     sparse_labels,
 )
 
@@ -36,23 +37,31 @@ def _check_probabilities(y_pred, from_logits):
         check_in_range(y_pred, "y_pred")
 
 
+def _bernoulli_targets(y_true, like):
+    y_true, _ = align_ranks(as_float(y_true, like.dtype), like)
+    check_in_range(y_true, "y_true", what="targets")
+    return y_true
+
+
 def _binary_terms(y_true, y_pred, from_logits):
     """Targets and (log p, log(1-p)) for the Bernoulli losses."""
     _check_probabilities(y_pred, from_logits)
     log_p, log_q = binary_log_probs(y_pred, from_logits)
-    y_true, _ = align_ranks(as_float(y_true, log_p.dtype), log_p)
+    return _bernoulli_targets(y_true, log_p), log_p, log_q
+
+
+def _dense_targets(y_true, like):
+    y_true = as_float(y_true, like.dtype)
+    check_same_shape(y_true, like)
     check_in_range(y_true, "y_true", what="targets")
-    return y_true, log_p, log_q
+    return y_true
 
 
 def _categorical_terms(y_true, y_pred, from_logits, axis):
     """Targets and log-probabilities for the dense categorical losses."""
     _check_probabilities(y_pred, from_logits)
     log_p = log_probs(y_pred, from_logits, axis)
-    y_true = as_float(y_true, log_p.dtype)
-    check_same_shape(y_true, log_p)
-    check_in_range(y_true, "y_true", what="targets")
-    return y_true, log_p
+    return _dense_targets(y_true, log_p), log_p
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
@@ -75,9 +84,17 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
         0.693147
     """
     check_scalar_range(label_smoothing, "label_smoothing", 0.0, 1.0)
-    y, log_p, log_q = _binary_terms(y_true, y_pred, from_logits)
+    _check_probabilities(y_pred, from_logits)
+    logits = logits_of(y_pred, from_logits)
+    if logits is None:
+        y, log_p, log_q = _binary_terms(y_true, y_pred, from_logits)
+    else:
+        y = _bernoulli_targets(y_true, logits)
     if label_smoothing:
         y = y * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if logits is not None:
+        # The fused kernel: max(x, 0) - x y + log1p(exp(-|x|)), exact for any logit.
+        return ops.mean(ops.binary_crossentropy(y, logits, from_logits=True), axis=-1)
     return -ops.mean(y * log_p + (1.0 - y) * log_q, axis=-1)
 
 
@@ -103,9 +120,16 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
         0.2547
     """
     check_scalar_range(label_smoothing, "label_smoothing", 0.0, 1.0)
-    y, log_p = _categorical_terms(y_true, y_pred, from_logits, axis)
+    _check_probabilities(y_pred, from_logits)
+    logits = logits_of(y_pred, from_logits)
+    log_p = log_probs(y_pred, from_logits, axis) if logits is None else None
+    y = _dense_targets(y_true, logits if log_p is None else log_p)
     if label_smoothing:
         y = y * (1.0 - label_smoothing) + label_smoothing / y.shape[axis]
+    if logits is not None:
+        # The fused softmax cross-entropy kernel: the same -sum y log_softmax,
+        # with loss and gradient from one pass over the logits.
+        return ops.categorical_crossentropy(y, logits, from_logits=True, axis=axis)
     return -ops.sum(y * log_p, axis=axis)
 
 
@@ -136,13 +160,20 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, label_smo
     """
     check_scalar_range(label_smoothing, "label_smoothing", 0.0, 1.0)
     _check_probabilities(y_pred, from_logits)
-    log_p = log_probs(y_pred, from_logits, axis)
-    labels = sparse_labels(y_true, log_p, axis)
-    axis = axis % len(log_p.shape)
-    picked = ops.take_along_axis(log_p, ops.expand_dims(labels, axis), axis=axis)
-    nll = -ops.squeeze(picked, axis=axis)
+    logits = logits_of(y_pred, from_logits)
+    scores = logits if logits is not None else log_probs(y_pred, from_logits, axis)
+    labels = sparse_labels(y_true, scores, axis)
+    axis = axis % len(scores.shape)
+    if logits is not None and axis == len(scores.shape) - 1:
+        # The fused sparse softmax cross-entropy kernel (last axis only).
+        nll = ops.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+        mean_log_p = ops.mean(logits, axis=axis) - ops.logsumexp(logits, axis=axis) if label_smoothing else None
+    else:
+        log_p = scores if logits is None else ops.log_softmax(logits, axis=axis)
+        nll = -ops.squeeze(ops.take_along_axis(log_p, ops.expand_dims(labels, axis), axis=axis), axis=axis)
+        mean_log_p = ops.mean(log_p, axis=axis)
     if label_smoothing:
-        nll = (1.0 - label_smoothing) * nll - label_smoothing * ops.mean(log_p, axis=axis)
+        nll = (1.0 - label_smoothing) * nll - label_smoothing * mean_log_p
     return nll
 
 

@@ -57,7 +57,13 @@ def kl_divergence(y_true, y_pred, from_logits=False, axis=-1):
         check_in_range(p, "y_true")
         return ops.sum(xlogy(p, p) - p * ops.log_softmax(logits, axis=axis), axis=axis)
     p, q = _distributions(y_true, y_pred, "y_true", "y_pred")
-    return ops.sum(xlogy(p, p) - xlogy(p, q), axis=axis)
+    # Off the support of p both logarithms see 1, so those terms are
+    # 0 * (0 - 0) = 0 exactly with finite gradients; identical p and q give
+    # p * (log p - log p) = 0 exactly. (log p - log q, not log(p / q): the
+    # quotient overflows float32 for subnormal q.)
+    support = ops.greater(p, 0)
+    ones = ops.ones_like(p)
+    return ops.sum(p * (ops.log(ops.where(support, p, ones)) - ops.log(ops.where(support, q, ones))), axis=axis)
 
 
 def entropy(p, base=math.e, axis=-1):

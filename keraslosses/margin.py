@@ -30,7 +30,8 @@ def _scores_and_true_mask(y_true, y_pred):
             f"received y_pred.shape={tuple(scores.shape)}."
         )
     labels = sparse_labels(y_true, scores)
-    is_true = ops.cast(ops.one_hot(labels, scores.shape[-1], dtype="int32"), "bool")
+    # (B, K) boolean one-hot by one broadcast comparison.
+    is_true = ops.equal(ops.arange(ops.shape(scores)[-1], dtype=labels.dtype)[None, :], labels[:, None])
     return scores, is_true
 
 

@@ -1,0 +1,72 @@
+"""The benchmark's reference formulation is right, and the script runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keraslosses as kl
+from keraslosses.benchmark import cubic_semi_hard, format_table
+from tests import reference as ref
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tfa_semantics(labels, emb, margin):
+    """tensorflow-addons' semi-hard loss by loops: the farther negative with
+    the smallest distance, else the *largest* negative distance (or the row
+    minimum, 0, for anchors without negatives); mean over all positive pairs."""
+    b = len(labels)
+    d = np.array([[ref.distance(emb[i], emb[j], squared=False) for j in range(b)] for i in range(b)])
+    total, pairs = 0.0, 0
+    for a in range(b):
+        negatives = [d[a, n] for n in range(b) if labels[n] != labels[a]]
+        for p in range(b):
+            if p == a or labels[p] != labels[a]:
+                continue
+            farther = [v for v in negatives if v > d[a, p]]
+            chosen = min(farther) if farther else (max(negatives) if negatives else d[a].min())
+            total += max(margin + d[a, p] - chosen, 0.0)
+            pairs += 1
+    return total / pairs if pairs else 0.0
+
+
+@pytest.mark.parametrize("labels", [[0, 0, 1, 1, 2, 2, 0, 1], [0, 0, 0, 1], [3, 3, 3, 3], [0, 1, 0, 2, 2]])
+def test_cubic_reference_is_the_tensorflow_addons_definition(labels, rng):
+    labels = np.array(labels)
+    emb = rng.normal(size=(len(labels), 3))
+    got = float(cubic_semi_hard(tf.constant(labels), tf.constant(emb), margin=0.5))
+    assert got == pytest.approx(tfa_semantics(labels, emb, 0.5), rel=1e-9, abs=1e-12)
+
+
+def test_ours_equals_the_cubic_formulation_when_no_fallback_is_needed():
+    # Two tight, far-apart clusters: every anchor has a negative farther
+    # than each of its positives, so the two definitions coincide.
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 6)
+    emb = np.concatenate([rng.normal(size=(6, 4)) * 0.1, 5 + rng.normal(size=(6, 4)) * 0.1])
+    ours = float(kl.TripletLoss(margin=10.0, mining="semi_hard", squared=False, dtype="float64")(labels, emb))
+    cubic = float(cubic_semi_hard(tf.constant(labels), tf.constant(emb), margin=10.0))
+    assert ours == pytest.approx(cubic, rel=1e-9)
+
+
+def test_table_format():
+    result = {"pairs": [{"name": "mse", "width": 128, "ours_ms": 1.0, "ref_ms": 2.0, "ratio": 0.5}],
+              "triplet": [{"batch": 8, "ours_ms": 1.0, "ref_ms": None, "speedup": None, "ours_peak_mb": 3.0,
+                           "ref_peak_mb": None, "note": "not run"}]}
+    table = format_table(result)
+    assert "| mse | 128 | 1.000 | 2.000 | 0.500 |" in table
+    assert "| 8 | 1.0 | not run | - | 3 | not run |" in table
+
+
+def test_script_wrapper_has_help():
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.run([sys.executable, "scripts/bench_losses.py", "--help"], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=120)
+    assert proc.returncode == 0 and "--quick" in proc.stdout
