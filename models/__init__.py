@@ -1,7 +1,18 @@
 """The keraslosses model zoo: the Autonets of Kamal & Bae and their baselines.
 
-The models arrive with later issues; for now this package holds the
-`keraslosses` command line (`models.cli`) and its demo job, which trains a
-small classifier on scikit-learn's bundled 8x8 digits with several
-keraslosses losses.
+    >>> import models
+    >>> model = models.create("ac_co_v1_mse", input_shape=(8, 8, 1), num_classes=10)
+    >>> model.compile()
+
+Every model trains with `model.fit(images_in_0_1, integer_labels)`, exposes
+`encode(x)` (the latent code scored for separability) and is a registered,
+serializable `keras.Model`. The `keraslosses` command line lives in
+`models.cli`.
 """
+
+from models.auto_classifier import AutoClassifier
+from models.base import GameModel, mask_labels
+from models.registry import create, list_models
+from models.super_encoder import SuperEncoder
+
+__all__ = ["AutoClassifier", "GameModel", "SuperEncoder", "create", "list_models", "mask_labels"]

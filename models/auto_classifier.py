@@ -1,0 +1,187 @@
+"""The Auto-classifier of "Cooperative and Non-cooperative Autonets" (Kamal & Bae).
+
+A classifier C (x -> class probabilities) and a generator G (class vector
+-> image). C's output is also the dimensionality reduction: `encode(x)`
+returns C(x), the code scored for separability; `generate(y)` draws G's
+image for each label.
+
+With L_C the classification loss (cross-entropy of C(x) against y) and
+L_G = rec(x, G(C(x))) the reconstruction of x from C's output:
+
+* AC(co) v1, strict cooperation: C and G minimise together
+  L_C + L_G + |L_C - L_G| = 2 max(L_C, L_G) on the batch losses
+  (`keraslosses.strict_cooperative`);
+* AC(co) v2, adjusted cooperation: lambda * L_C + L_G (`weight` = lambda;
+  `keraslosses.adjusted_cooperative`);
+* AC(nc) v1, discriminative generator G+ = H(G(.)): a discriminator head H
+  judges G's images. G+ (G and H) learns that real latents (one-hot y) make
+  real images and classifier outputs C(x) make fake ones, maximising
+  log G+(y) + log(1 - G+(C(x))), and G also reconstructs x from y; C
+  minimises the adversarial term (non-saturating by default) plus L_C;
+* AC(nc) v2, latent discriminator D: D tells y from C(x); C and G minimise
+  the adversarial term plus rec(x, G(C(x))), D maximises it.
+
+`reconstruction` ("mse" or "mae") selects rec: the 8 variants of the
+registry (`ac_co_v1_mse`, ..., `ac_nc_v2_mae`).
+
+Choices where the paper leaves freedom:
+
+* v2's D is conditioned on the image: it judges pairs (x, y) against
+  (x, C(x)). The objective names no classification loss for v2, and an
+  unconditional D could only teach C to output *some* one-hot vector; the
+  pair makes "real" mean "the label of this image", so the game itself
+  teaches C the classes.
+* In v1, H sees G's images only, as the paper describes G+; C's labels come
+  from L_C, the adversarial term pushes C(x) towards vectors G+ deems
+  real (confident, one-hot-like).
+* Losses are means over elements (pixels, classes); phases alternate within
+  one step, discriminating players first.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+import keraslosses as kl
+from models import networks
+from models.base import GameModel, check_choice, global_mean, one_hot_labels, per_sample_error, register
+
+
+@register
+class AutoClassifier(GameModel):
+    """Auto-classifier: classifier C and generator G, cooperative or not.
+
+    Args:
+        input_shape: image shape (H, W, C).
+        num_classes: number of classes K.
+        game: "co" or "nc".
+        version: 1 or 2 (strict/adjusted cooperation; discriminative
+            generator/latent discriminator).
+        reconstruction: "mse" or "mae".
+        weight: lambda of adjusted cooperation (co v2).
+        non_saturating: adversarial form for the minimising players (nc).
+        labelled_fraction: fraction of training labels used (label -1 marks
+            the others; they train the reconstruction only).
+        size: "small" or "large" networks.
+        classifier, generator, discriminator: optional custom players.
+    """
+
+    PLAYER_NAMES = ("classifier", "generator", "discriminator")
+
+    def __init__(self, input_shape, num_classes, game="co", version=1, reconstruction="mse", weight=1.0,
+                 non_saturating=True, labelled_fraction=1.0, size="small", classifier=None, generator=None,
+                 discriminator=None, **kwargs):
+        check_choice(game, "game", ("co", "nc"))
+        check_choice(version, "version", (1, 2))
+        check_choice(reconstruction, "reconstruction", ("mse", "mae"))
+        input_shape = tuple(input_shape)
+        players = {
+            "classifier": classifier or networks.classifier(input_shape, num_classes, size),
+            "generator": generator or networks.decoder(num_classes, input_shape, size, name="generator"),
+        }
+        if game == "co":
+            terms = ("loss", "classifier_loss", "generator_loss", "accuracy")
+        else:
+            if version == 1:
+                players["discriminator"] = discriminator or networks.image_discriminator(input_shape, size)
+            else:
+                players["discriminator"] = discriminator or networks.pair_discriminator(input_shape, num_classes,
+                                                                                         size)
+            terms = ("loss", "discriminator_loss", "adversarial_loss", "classifier_loss", "reconstruction_loss",
+                     "accuracy")
+        super().__init__(players, terms, labelled_fraction=labelled_fraction, **kwargs)
+        self.classifier, self.generator = players["classifier"], players["generator"]
+        self.discriminator = players.get("discriminator")
+        self.config = dict(input_shape=input_shape, num_classes=num_classes, game=game, version=version,
+                           reconstruction=reconstruction, weight=weight, non_saturating=non_saturating,
+                           labelled_fraction=labelled_fraction, size=size)
+
+    # -- the model as a function ----------------------------------------------------
+    def call(self, x, training=False):
+        """Class probabilities C(x)."""
+        return self.classifier(x, training=training)
+
+    def encode(self, x, batch_size=256):
+        """C(x), the code of the Auto-classifier (NumPy)."""
+        return self.classifier.predict(x, batch_size=batch_size, verbose=0)
+
+    def generate(self, y, batch_size=256):
+        """G's images for integer labels y (NumPy)."""
+        onehot = keras.utils.to_categorical(y, self.config["num_classes"])
+        return self.generator.predict(onehot, batch_size=batch_size, verbose=0)
+
+    def reconstruct(self, x, batch_size=256):
+        return self.generator.predict(self.encode(x, batch_size), batch_size=batch_size, verbose=0)
+
+    # -- the games ---------------------------------------------------------------------
+    def phases(self):
+        game, version = self.config["game"], self.config["version"]
+        if game == "co":
+            return [(("classifier", "generator"), self._cooperative)]
+        if version == 1:
+            return [(("generator", "discriminator"), self._discriminative_generator),
+                    (("classifier",), self._classifier_against_generator)]
+        return [(("discriminator",), self._latent_discriminator),
+                (("classifier", "generator"), self._against_latent_discriminator)]
+
+    def _classify(self, x, y, training):
+        probs = self.classifier(x, training=training)
+        onehot, labelled = one_hot_labels(y, self.config["num_classes"])
+        classifier_loss = global_mean(kl.categorical_crossentropy(onehot, probs), labelled)
+        correct = ops.cast(ops.equal(ops.argmax(probs, -1), ops.argmax(onehot, -1)), "float32")
+        mask = ops.cast(labelled, "float32")
+        accuracy = ops.sum(correct * mask) / ops.maximum(ops.sum(mask), 1.0)
+        return probs, onehot, labelled, classifier_loss, accuracy
+
+    def _reconstruction(self, x, code, training):
+        return global_mean(per_sample_error(x, self.generator(code, training=training),
+                                            self.config["reconstruction"]))
+
+    def _cooperative(self, x, y, training):
+        probs, _, _, classifier_loss, accuracy = self._classify(x, y, training)
+        generator_loss = self._reconstruction(x, probs, training)
+        if self.config["version"] == 1:
+            total = kl.strict_cooperative(classifier_loss, generator_loss)
+        else:
+            total = kl.adjusted_cooperative(classifier_loss, generator_loss, weight=self.config["weight"])
+        return {"total": total, "classifier_loss": classifier_loss, "generator_loss": generator_loss,
+                "accuracy": accuracy}
+
+    # v1: G+ = H(G(.)) against C
+    def _g_plus(self, code, training):
+        return self.discriminator(self.generator(code, training=training), training=training)
+
+    def _discriminative_generator(self, x, y, training):
+        probs = ops.stop_gradient(self.classifier(x, training=training))
+        onehot, labelled = one_hot_labels(y, self.config["num_classes"])
+        adversarial = kl.discriminator_loss(self._g_plus(onehot, training), self._g_plus(probs, training))
+        discriminator_loss = global_mean(adversarial, labelled)
+        reconstruction = global_mean(per_sample_error(x, self.generator(onehot, training=training),
+                                                      self.config["reconstruction"]), labelled)
+        return {"total": discriminator_loss + reconstruction, "discriminator_loss": discriminator_loss,
+                "reconstruction_loss": reconstruction}
+
+    def _classifier_against_generator(self, x, y, training):
+        probs, _, _, classifier_loss, accuracy = self._classify(x, y, training)
+        fake = self._g_plus(probs, training)
+        adversarial = global_mean(kl.generator_loss(fake, non_saturating=self.config["non_saturating"]))
+        return {"total": adversarial + classifier_loss, "adversarial_loss": adversarial,
+                "classifier_loss": classifier_loss, "accuracy": accuracy}
+
+    # v2: latent discriminator D(x, v)
+    def _latent_discriminator(self, x, y, training):
+        probs = ops.stop_gradient(self.classifier(x, training=training))
+        onehot, labelled = one_hot_labels(y, self.config["num_classes"])
+        real = self.discriminator([x, onehot], training=training)
+        fake = self.discriminator([x, probs], training=training)
+        discriminator_loss = global_mean(kl.discriminator_loss(real, fake), labelled)
+        return {"total": discriminator_loss, "discriminator_loss": discriminator_loss}
+
+    def _against_latent_discriminator(self, x, y, training):
+        probs, _, labelled, classifier_loss, accuracy = self._classify(x, y, training)
+        fake = self.discriminator([x, probs], training=training)
+        adversarial = global_mean(kl.generator_loss(fake, non_saturating=self.config["non_saturating"]), labelled)
+        reconstruction = self._reconstruction(x, probs, training)
+        return {"total": adversarial + reconstruction, "adversarial_loss": adversarial,
+                "reconstruction_loss": reconstruction, "classifier_loss": classifier_loss, "accuracy": accuracy}

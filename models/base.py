@@ -1,0 +1,242 @@
+"""`GameModel`: the one multi-player training base of every model in the zoo.
+
+A model is a set of named *players* (functional sub-models) and a list of
+*phases*. Each phase names the players it updates and a function returning
+named loss terms, one of which (`"total"`) those players minimise. One
+`train_step` runs the phases in order: a single phase updating several
+players is a simultaneous (cooperative) update; several phases are the
+alternating updates of an adversarial game (e.g. discriminator, then
+generator). Each player has its own optimizer.
+
+Mechanics owned here, once:
+
+* `compile(optimizers={...})`, with Adam(1e-3) for every player by default,
+  and `get_compile_config`/`compile_from_config` so a saved model
+  re-compiles with the same optimizers.
+* loss scaling: under the `mixed_float16` policy every player's optimizer is
+  a `keras.optimizers.LossScaleOptimizer`; each player's gradient is taken
+  of its own optimizer's scaled loss and the optimizer unscales it, skips
+  the update on overflow and lowers its scale. Under `mixed_bfloat16` no
+  scaling is needed. (Networks compute their outputs in float32.)
+* distribution: loss terms are per-replica means divided by the number of
+  replicas, so summing the replicas' gradients (what `tf.distribute` does)
+  gives the gradient of the global-batch mean.
+* one `keras.metrics.Mean` tracker per loss term (History shows every
+  term), `test_step` for `evaluate`.
+
+The data contract of the zoo: `fit(x, y)` with images in [0, 1] and integer
+labels (B,) or (B, 1); unlabelled samples carry the label -1; unsupervised
+models also accept `x` alone.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+import keraslosses as kl
+
+PACKAGE = "models"
+
+
+def register(cls):
+    return keras.saving.register_keras_serializable(package=PACKAGE)(cls)
+
+
+def global_mean(values, mask=None):
+    """Mean over this replica's batch divided by the replica count (the
+    share of the global-batch mean), optionally over `mask`ed entries only."""
+    values = ops.cast(values, "float32")
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    if mask is None:
+        return ops.mean(values) / replicas
+    mask = ops.cast(mask, "float32")
+    return ops.sum(values * mask) / ops.maximum(ops.sum(mask), 1.0) / replicas
+
+
+class GameModel(keras.Model):
+    """Base class: players, phases, per-player optimizers, trackers.
+
+    Subclasses set `self.players` (name -> sub-model) and implement
+    `phases()` -> [(player names, loss function)] and `loss_terms()` -> the
+    names of the tracked terms; a loss function takes `(x, y, training)` and
+    returns a dict of scalar terms including `"total"` (already divided by
+    the replica count, see `global_mean`); tracked values are the
+    per-replica means.
+    """
+
+    def __init__(self, players, loss_terms, labelled_fraction=1.0, **kwargs):
+        super().__init__(**kwargs)
+        if not 0.0 < labelled_fraction <= 1.0:
+            raise ValueError(f"`labelled_fraction` must be in (0, 1]; received labelled_fraction={labelled_fraction!r}.")
+        self.players = dict(players)
+        self.labelled_fraction = labelled_fraction
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in loss_terms}
+        self.player_optimizers = {}
+        # Every player is a built functional model, so this model is built.
+        self.built = True
+
+    #: Constructor arguments that hold players (serialized explicitly).
+    PLAYER_NAMES = ()
+
+    # -- serialization ---------------------------------------------------------------
+    def get_config(self):
+        """Every constructor argument (`self.config`), and every player as a
+        serialized Keras model, so custom networks round-trip too."""
+        players = {name: keras.saving.serialize_keras_object(net) for name, net in self.players.items()}
+        return {**super().get_config(), **self.config, **players}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for name in cls.PLAYER_NAMES:
+            if config.get(name) is not None:
+                config[name] = keras.saving.deserialize_keras_object(config[name])
+        return cls(**config)
+
+    # -- contract for subclasses ---------------------------------------------------
+    def phases(self):
+        """[(player names, loss function)], run in order by `train_step`."""
+        raise NotImplementedError
+
+    def fit(self, x=None, y=None, *args, seed=0, **kwargs):
+        """`keras.Model.fit`; with `labelled_fraction` < 1 and array labels,
+        all but that fraction of the labels (a seeded, stratified choice) are
+        replaced by -1 first. (With a `tf.data` pipeline, mark unlabelled
+        samples with -1 yourself, e.g. with `mask_labels`.)"""
+        if self.labelled_fraction < 1.0 and y is not None and hasattr(y, "shape"):
+            y = mask_labels(y, self.labelled_fraction, seed=seed)
+        return super().fit(x, y, *args, **kwargs)
+
+    # -- compile ---------------------------------------------------------------------
+    def default_optimizer(self, player):
+        return keras.optimizers.Adam(1e-3)
+
+    def compile(self, optimizers=None, **kwargs):
+        """Compile with one optimizer per player.
+
+        Args:
+            optimizers: {player name: optimizer or its identifier/config};
+                players left out get `default_optimizer(player)` (Adam 1e-3).
+            **kwargs: passed to `keras.Model.compile` (e.g. `jit_compile`,
+                `steps_per_execution`); no `loss` or `optimizer`.
+        """
+        optimizers = dict(optimizers or {})
+        unknown = set(optimizers) - set(self.players)
+        if unknown:
+            raise ValueError(f"`optimizers` names unknown players {sorted(unknown)}; players: {sorted(self.players)}.")
+        mixed_float16 = keras.config.dtype_policy().name == "mixed_float16"
+        built = {}
+        for name in self.players:
+            opt = keras.optimizers.get(optimizers[name]) if name in optimizers else self.default_optimizer(name)
+            if mixed_float16 and not isinstance(opt, keras.optimizers.LossScaleOptimizer):
+                opt = keras.optimizers.LossScaleOptimizer(opt)
+            built[name] = opt
+        self.player_optimizers = built
+        # The first player's optimizer is the Keras `optimizer` (saved with the model).
+        super().compile(optimizer=next(iter(built.values())), **kwargs)
+        self._optimizer_configs = {name: keras.optimizers.serialize(opt) for name, opt in built.items()}
+
+    def get_compile_config(self):
+        if not self.player_optimizers:
+            return None
+        return {"optimizers": self._optimizer_configs}
+
+    def compile_from_config(self, config):
+        self.compile(optimizers={k: keras.optimizers.deserialize(v) for k, v in config["optimizers"].items()})
+
+    # -- training ----------------------------------------------------------------------
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def _variables(self, names):
+        return [v for name in names for v in self.players[name].trainable_variables]
+
+    def _run_phase(self, names, loss_fn, x, y):
+        optimizers = [self.player_optimizers[n] for n in names]
+        scaled = any(isinstance(o, keras.optimizers.LossScaleOptimizer) for o in optimizers)
+        with tf.GradientTape(persistent=scaled and len(names) > 1) as tape:
+            terms = loss_fn(x, y, training=True)
+            losses = [o.scale_loss(terms["total"]) for o in optimizers] if scaled else None
+        if scaled:  # each optimizer unscales its own scaled gradient
+            for name, opt, loss in zip(names, optimizers, losses):
+                variables = self._variables([name])
+                opt.apply(tape.gradient(loss, variables), variables)
+            del tape
+        else:  # one backward pass for every player of the phase
+            variables = self._variables(names)
+            grads = tape.gradient(terms["total"], variables)
+            start = 0
+            for name, opt in zip(names, optimizers):
+                count = len(self.players[name].trainable_variables)
+                opt.apply(grads[start:start + count], variables[start:start + count])
+                start += count
+        return terms
+
+    def _unpack(self, data):
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return x, y
+
+    def _track(self, terms):
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        for name, value in terms.items():
+            tracker = self.trackers.get("loss" if name == "total" else name)
+            if tracker is not None:
+                # loss terms were divided by the replica count; accuracies were not
+                scale = replicas if name != "accuracy" else 1
+                tracker.update_state(value * scale)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def train_step(self, data):
+        x, y = self._unpack(data)
+        terms = {}
+        for names, loss_fn in self.phases():
+            phase_terms = self._run_phase(names, loss_fn, x, y)
+            terms.update(phase_terms)
+        return self._track(terms)
+
+    def test_step(self, data):
+        x, y = self._unpack(data)
+        terms = {}
+        for _, loss_fn in self.phases():
+            terms.update(loss_fn(x, y, training=False))
+        return self._track(terms)
+
+
+_PER_SAMPLE = {"mae": kl.mean_absolute_error, "mse": kl.mean_squared_error}
+
+
+def per_sample_error(target, output, kind):
+    """Mean absolute ("mae") or squared ("mse") error over every non-batch
+    axis, per sample."""
+    flat = (ops.reshape(t, (ops.shape(t)[0], -1)) for t in (target, output))
+    return _PER_SAMPLE[kind](*flat)
+
+
+def check_choice(value, name, choices):
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {list(choices)}; received {name}={value!r}.")
+
+
+def mask_labels(y, fraction, seed=0):
+    """A copy of integer labels where all but `fraction` of each class are
+    replaced by -1 (unlabelled); the kept samples are a seeded random choice."""
+    import numpy as np
+
+    y = np.asarray(y).copy()
+    flat = y.reshape(-1)
+    rng = np.random.default_rng(seed)
+    for label in np.unique(flat[flat >= 0]):
+        index = np.flatnonzero(flat == label)
+        keep = max(1, round(fraction * len(index)))
+        flat[rng.permutation(index)[keep:]] = -1
+    return y
+
+
+def one_hot_labels(y, num_classes):
+    """(B,) or (B, 1) integer labels -> (one-hot float32 (B, K), labelled mask
+    (B,)). Label -1 marks an unlabelled sample (all-zero row, mask False)."""
+    y = ops.reshape(ops.cast(y, "int32"), (-1,))
+    return ops.one_hot(y, num_classes, dtype="float32"), ops.greater_equal(y, 0)

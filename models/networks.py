@@ -1,0 +1,133 @@
+"""Network builders for every model of the zoo, for any image shape.
+
+Each builder returns a functional `keras.Model` (a "player"). Two sizes:
+
+* "small" (default): two stride-2 convolutions (16, 32 filters), fast on a
+  CPU; about 30k-60k parameters per network at 28x28.
+* "large": three stride-2 stages of two convolutions (32, 64, 128 filters)
+  and a 256-unit hidden layer, the capacity the paper's accuracies need.
+
+Images of any height/width work (28x28x1, 32x32x3, scikit-learn's 8x8x1):
+the encoder downsamples while the feature map stays at least 2x2, and the
+decoder upsamples from ceil(H / 2^n) and crops to the exact shape.
+
+Mixed precision: layers follow the global dtype policy, except the last
+layer of every network that produces probabilities, logits or pixels, which
+computes in float32 (`dtype="float32"`), so losses never see 16-bit outputs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import layers
+
+SIZES = {
+    "small": {"filters": (16, 32), "convs_per_stage": 1, "hidden": 64},
+    "large": {"filters": (32, 64, 128), "convs_per_stage": 2, "hidden": 256},
+}
+
+
+def _spec(size):
+    if size not in SIZES:
+        raise ValueError(f"`size` must be one of {sorted(SIZES)}; received size={size!r}.")
+    return SIZES[size]
+
+
+def _stages(input_shape, filters):
+    """How many stride-2 stages fit while the feature map stays >= 2x2."""
+    height, width = input_shape[:2]
+    n = len(filters)
+    while n > 1 and math.ceil(min(height, width) / 2**n) < 2:
+        n -= 1
+    return n
+
+
+def conv_trunk(input_shape, size="small", name="trunk"):
+    """Convolutional feature extractor: image -> flat features."""
+    spec = _spec(size)
+    inputs = keras.Input(tuple(input_shape), name="image")
+    x = inputs
+    for filters in spec["filters"][: _stages(input_shape, spec["filters"])]:
+        for i in range(spec["convs_per_stage"]):
+            x = layers.Conv2D(filters, 3, strides=2 if i == 0 else 1, padding="same", activation="relu")(x)
+    x = layers.Flatten()(x)
+    return keras.Model(inputs, x, name=name)
+
+
+def encoder(input_shape, latent_dim, size="small", name="encoder"):
+    """p: image -> latent code z (linear output, float32)."""
+    trunk = conv_trunk(input_shape, size, name=f"{name}_trunk")
+    x = layers.Dense(_spec(size)["hidden"], activation="relu")(trunk.output)
+    z = layers.Dense(latent_dim, dtype="float32", name="latent")(x)
+    return keras.Model(trunk.input, z, name=name)
+
+
+def classifier(input_shape, num_classes, size="small", name="classifier"):
+    """C: image -> class probabilities (softmax in float32)."""
+    trunk = conv_trunk(input_shape, size, name=f"{name}_trunk")
+    x = layers.Dense(_spec(size)["hidden"], activation="relu")(trunk.output)
+    logits = layers.Dense(num_classes, dtype="float32", name="logits")(x)
+    probs = layers.Activation("softmax", dtype="float32", name="probabilities")(logits)
+    return keras.Model(trunk.input, probs, name=name)
+
+
+def separator(latent_dim, num_classes, size="small", name="separator"):
+    """s: latent code -> class probabilities."""
+    inputs = keras.Input((latent_dim,), name="latent")
+    x = layers.Dense(_spec(size)["hidden"], activation="relu")(inputs)
+    logits = layers.Dense(num_classes, dtype="float32", name="logits")(x)
+    probs = layers.Activation("softmax", dtype="float32", name="probabilities")(logits)
+    return keras.Model(inputs, probs, name=name)
+
+
+def decoder(latent_dim, output_shape, size="small", name="decoder"):
+    """q / G: code (latent or class vector) -> image in [0, 1] (sigmoid, float32)."""
+    spec = _spec(size)
+    height, width, channels = output_shape
+    filters = spec["filters"][: _stages(output_shape, spec["filters"])]
+    n = len(filters)
+    h0, w0 = math.ceil(height / 2**n), math.ceil(width / 2**n)
+    inputs = keras.Input((latent_dim,), name="code")
+    x = layers.Dense(spec["hidden"], activation="relu")(inputs)
+    x = layers.Dense(h0 * w0 * filters[-1], activation="relu")(x)
+    x = layers.Reshape((h0, w0, filters[-1]))(x)
+    for f in reversed(filters[:-1]):
+        x = layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu")(x)
+        for _ in range(spec["convs_per_stage"] - 1):
+            x = layers.Conv2D(f, 3, padding="same", activation="relu")(x)
+    x = layers.Conv2DTranspose(channels, 3, strides=2, padding="same", dtype="float32")(x)
+    extra_h, extra_w = h0 * 2**n - height, w0 * 2**n - width
+    if extra_h or extra_w:
+        x = layers.Cropping2D(((0, extra_h), (0, extra_w)), dtype="float32")(x)
+    image = layers.Activation("sigmoid", dtype="float32", name="pixels")(x)
+    return keras.Model(inputs, image, name=name)
+
+
+def vector_discriminator(input_dim, size="small", name="discriminator"):
+    """D on vectors (labels, codes, or their concatenation) -> one logit."""
+    inputs = keras.Input((input_dim,), name="vector")
+    x = layers.Dense(_spec(size)["hidden"], activation="relu")(inputs)
+    x = layers.Dense(_spec(size)["hidden"], activation="relu")(x)
+    logit = layers.Dense(1, dtype="float32", name="logit")(x)
+    return keras.Model(inputs, logit, name=name)
+
+
+def image_discriminator(input_shape, size="small", name="discriminator"):
+    """D on images -> one logit."""
+    trunk = conv_trunk(input_shape, size, name=f"{name}_trunk")
+    x = layers.Dense(_spec(size)["hidden"], activation="relu")(trunk.output)
+    logit = layers.Dense(1, dtype="float32", name="logit")(x)
+    return keras.Model(trunk.input, logit, name=name)
+
+
+def pair_discriminator(input_shape, vector_dim, size="small", name="discriminator"):
+    """D on (image, vector) pairs -> one logit: judges whether a label vector
+    belongs to an image."""
+    trunk = conv_trunk(input_shape, size, name=f"{name}_trunk")
+    vector = keras.Input((vector_dim,), name="vector")
+    x = layers.Concatenate()([trunk.output, vector])
+    x = layers.Dense(_spec(size)["hidden"], activation="relu")(x)
+    logit = layers.Dense(1, dtype="float32", name="logit")(x)
+    return keras.Model([trunk.input, vector], logit, name=name)
