@@ -132,6 +132,8 @@ class GameModel(keras.Model):
             opt = keras.optimizers.get(optimizers[name]) if name in optimizers else self.default_optimizer(name)
             if mixed_float16 and not isinstance(opt, keras.optimizers.LossScaleOptimizer):
                 opt = keras.optimizers.LossScaleOptimizer(opt)
+            # Built now, so that a loaded model restores every optimizer's state.
+            opt.build(self.players[name].trainable_variables)
             built[name] = opt
         self.player_optimizers = built
         # The first player's optimizer is the Keras `optimizer` (saved with the model).
@@ -175,6 +177,16 @@ class GameModel(keras.Model):
                 start += count
         return terms
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras builds a model symbolically from a first batch when a
+        # strategy is set, reducing that batch across replicas first; under
+        # MultiWorkerMirroredStrategy that reduce fails in Keras 3.15 for any
+        # model ("Attempt to convert a value (PerReplica...)"). A GameModel
+        # has nothing to build: its players are built at construction and
+        # its optimizers at compile.
+        if not self.built or any(not opt.built for opt in self.player_optimizers.values()):
+            super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
     def _unpack(self, data):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
         return x, y
@@ -187,7 +199,12 @@ class GameModel(keras.Model):
                 # loss terms were divided by the replica count; accuracies were not
                 scale = replicas if name != "accuracy" else 1
                 tracker.update_state(value * scale)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        results = {name: tracker.result() for name, tracker in self.trackers.items()}
+        if _multi_worker():
+            # Keras reduces step outputs across workers with
+            # reduce("MEAN", v, axis=0), which rejects scalars: give them an axis.
+            results = {name: ops.reshape(value, (1,)) for name, value in results.items()}
+        return results
 
     def train_step(self, data):
         x, y = self._unpack(data)
@@ -233,6 +250,12 @@ def mask_labels(y, fraction, seed=0):
         keep = max(1, round(fraction * len(index)))
         flat[rng.permutation(index)[keep:]] = -1
     return y
+
+
+def _multi_worker():
+    strategy = tf.distribute.get_strategy()
+    extended = getattr(strategy, "extended", None)
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and extended._in_multi_worker_mode()
 
 
 def one_hot_labels(y, num_classes):

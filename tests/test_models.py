@@ -1,0 +1,217 @@
+"""Every registered Autonets model, and the game mechanics of the base class."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keraslosses as kl
+import models
+
+SHAPE = (8, 8, 1)
+CLASSES = 3
+
+
+def toy_data(n=96, seed=0):
+    """Separable 8x8 images: class k lights the k-th horizontal band."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % CLASSES
+    x = rng.uniform(0.0, 0.2, size=(n, *SHAPE)).astype("float32")
+    for k in range(CLASSES):
+        x[y == k, 2 * k + 1:2 * k + 3, :, 0] += 0.8
+    return np.clip(x, 0, 1), y.astype("int32")
+
+
+def weights_of(net):
+    return [w.copy() for w in net.get_weights()]
+
+
+def changed(before, net):
+    return any(not np.array_equal(a, b) for a, b in zip(before, net.get_weights()))
+
+
+@pytest.mark.parametrize("name", models.list_models())
+def test_model_trains_predicts_saves_and_resumes(name, tmp_path):
+    keras.utils.set_random_seed(0)
+    x, y = toy_data()
+    model = models.create(name, input_shape=SHAPE, num_classes=CLASSES)
+    model.compile(optimizers={p: keras.optimizers.Adam(3e-3) for p in model.players})
+    first = model.fit(x[:16], y[:16], batch_size=8, epochs=1, verbose=0).history
+    assert all(np.isfinite(v).all() for v in first.values()), first
+    history = model.fit(x, y, batch_size=32, epochs=10, verbose=0).history
+    assert all(np.isfinite(v).all() for v in history.values())
+    # On a separable problem the supervised and reconstruction terms fall.
+    for term in ("classifier_loss", "label_loss", "reconstruction_loss", "generator_loss"):
+        if term in history and term != "classifier_loss" or (term == "classifier_loss" and name.startswith("ac_co")):
+            assert history[term][-1] < history[term][0], (term, history[term])
+    assert history["loss"][-1] < first["loss"][0] or model.config["game"] == "nc", history["loss"]
+
+    probs = model.predict(x, verbose=0)
+    assert probs.shape == (len(x), CLASSES)
+    np.testing.assert_allclose(probs.sum(-1), 1.0, rtol=1e-5)
+    code = model.encode(x)
+    assert code.shape[0] == len(x) and code.ndim == 2
+    assert model.reconstruct(x[:4]).shape == (4, *SHAPE)
+
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    assert type(loaded) is type(model) and loaded.config == model.config
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), probs)
+    np.testing.assert_array_equal(loaded.encode(x), code)
+    assert set(loaded.player_optimizers) == set(model.players)
+    for player, optimizer in model.player_optimizers.items():  # optimizer states restored, not restarted
+        restored = loaded.player_optimizers[player]
+        assert int(restored.iterations) == int(optimizer.iterations) > 0
+        np.testing.assert_array_equal(restored.variables[-1].numpy(), optimizer.variables[-1].numpy())
+    resumed = loaded.fit(x, y, batch_size=32, epochs=1, verbose=0).history
+    assert np.isfinite(resumed["loss"]).all()
+
+
+def test_registry_errors_and_contents():
+    assert len(models.list_models()) == 12
+    with pytest.raises(ValueError, match="ac_co_v1_mse"):
+        models.create("ac_co_v1_mes", input_shape=SHAPE, num_classes=CLASSES)
+    with pytest.raises(ValueError, match="game"):
+        models.SuperEncoder(SHAPE, CLASSES, game="both")
+    with pytest.raises(ValueError, match="optimizers"):
+        models.create("se_co", input_shape=SHAPE, num_classes=CLASSES).compile(optimizers={"critic": "adam"})
+
+
+@pytest.mark.parametrize("image_shape", [(28, 28, 1), (32, 32, 3), (8, 8, 1), (30, 20, 2)])
+@pytest.mark.parametrize("size", ["small", "large"])
+def test_networks_handle_any_image_shape(image_shape, size):
+    from models import networks
+
+    enc = networks.encoder(image_shape, 12, size)
+    dec = networks.decoder(12, image_shape, size)
+    x = np.random.default_rng(0).uniform(size=(2, *image_shape)).astype("float32")
+    z = enc(x)
+    assert tuple(z.shape) == (2, 12)
+    out = dec(z)
+    assert tuple(out.shape) == (2, *image_shape)
+    assert float(keras.ops.min(out)) >= 0.0 and float(keras.ops.max(out)) <= 1.0
+
+
+def test_strict_cooperation_is_twice_the_larger_batch_loss():
+    keras.utils.set_random_seed(0)
+    x, y = toy_data(16)
+    model = models.create("ac_co_v1_mse", input_shape=SHAPE, num_classes=CLASSES)
+    terms = model._cooperative(x, y, training=False)
+    lc, lg = float(terms["classifier_loss"]), float(terms["generator_loss"])
+    assert float(terms["total"]) == pytest.approx(2 * max(lc, lg), rel=1e-6)
+    # and the terms are the hand-computable batch means
+    probs = model.classifier(x).numpy()
+    assert lc == pytest.approx(np.mean(-np.log(probs[np.arange(16), y])), rel=1e-5)
+    recon = model.generator(probs).numpy()
+    assert lg == pytest.approx(np.mean((recon - x) ** 2), rel=1e-5)
+    v2 = models.create("ac_co_v2_mse", input_shape=SHAPE, num_classes=CLASSES, weight=0.3)
+    v2.set_weights(model.get_weights())
+    terms = v2._cooperative(x, y, training=False)
+    assert float(terms["total"]) == pytest.approx(0.3 * lc + lg, rel=1e-6)
+
+
+@pytest.mark.parametrize("name", ["se_nc", "ac_nc_v1_mse", "ac_nc_v2_mse"])
+def test_each_phase_moves_only_its_players(name):
+    keras.utils.set_random_seed(0)
+    x, y = toy_data(32)
+    model = models.create(name, input_shape=SHAPE, num_classes=CLASSES)
+    model.compile()
+    for names, loss_fn in model.phases():
+        before = {p: weights_of(net) for p, net in model.players.items()}
+        model._run_phase(names, loss_fn, tf.constant(x), tf.constant(y))
+        for player, net in model.players.items():
+            assert changed(before[player], net) == (player in names), (names, player)
+
+
+def _discriminator_accuracy(model, x, y):
+    x = tf.constant(x)
+    onehot = tf.constant(keras.utils.to_categorical(y, CLASSES))
+    probs = model.classifier(x) if hasattr(model, "classifier") else model.separator(model.encoder(x))
+    if isinstance(model, models.SuperEncoder):
+        z = model.encoder(x)
+        real, fake = model._pair_logits(z, onehot, False), model._pair_logits(z, probs, False)
+    else:
+        real, fake = model.discriminator([x, onehot]), model.discriminator([x, probs])
+    return float(np.mean(np.concatenate([real.numpy() > 0, fake.numpy() <= 0])))
+
+
+@pytest.mark.parametrize("name", ["se_nc", "ac_nc_v2_mse"])
+def test_discriminator_learns_when_the_other_players_are_frozen(name):
+    keras.utils.set_random_seed(0)
+    x, y = toy_data(48)
+    model = models.create(name, input_shape=SHAPE, num_classes=CLASSES)
+    model.compile(optimizers={"discriminator": keras.optimizers.Adam(1e-2)})
+    names, loss_fn = model.phases()[0]
+    assert names == ("discriminator",)
+    before = _discriminator_accuracy(model, x, y)
+    for _ in range(40):
+        model._run_phase(names, loss_fn, tf.constant(x), tf.constant(y))
+    after = _discriminator_accuracy(model, x, y)
+    assert after > max(before, 0.9), (before, after)
+
+
+def test_semi_supervised_masks_labels_and_ignores_unlabelled_samples():
+    y = np.repeat(np.arange(5), 20)
+    masked = models.mask_labels(y, 0.2, seed=1)
+    assert (masked >= 0).sum() == 20 and all((masked == k).sum() == 4 for k in range(5))
+    np.testing.assert_array_equal(masked[masked >= 0], y[masked >= 0])
+    keras.utils.set_random_seed(0)
+    x, y = toy_data(12)
+    model = models.create("se_star", input_shape=SHAPE, num_classes=CLASSES)
+    unlabelled = np.full_like(y, -1)
+    terms = model._cooperative(x, unlabelled, training=False)
+    assert float(terms["label_loss"]) == 0.0 and float(terms["reconstruction_loss"]) > 0.0
+    half = y.copy()
+    half[6:] = -1
+    terms = model._cooperative(x, half, training=False)
+    probs = model(x).numpy()[:6]
+    expected = np.mean(np.abs(probs - np.eye(CLASSES)[y[:6]]))
+    assert float(terms["label_loss"]) == pytest.approx(expected, rel=1e-5)
+
+
+def test_mixed_float16_uses_loss_scaling_and_skips_overflowing_steps():
+    keras.config.set_dtype_policy("mixed_float16")
+    keras.utils.set_random_seed(0)
+    x, y = toy_data(16)
+    model = models.create("ac_co_v1_mse", input_shape=SHAPE, num_classes=CLASSES)
+    model.compile()
+    assert all(isinstance(o, keras.optimizers.LossScaleOptimizer) for o in model.player_optimizers.values())
+    history = model.fit(x, y, batch_size=8, epochs=1, verbose=0).history
+    assert np.isfinite(history["loss"]).all()
+    names, loss_fn = model.phases()[0]
+    optimizer = model.player_optimizers["classifier"]
+    scale = float(optimizer.dynamic_scale)
+    before = weights_of(model.classifier)
+    bad = x.copy()
+    bad[0, 0, 0, 0] = np.inf  # forces non-finite gradients
+    model._run_phase(names, loss_fn, tf.constant(bad), tf.constant(y))
+    assert not changed(before, model.classifier)
+    assert float(optimizer.dynamic_scale) == scale / 2
+
+
+def test_mixed_bfloat16_trains_with_float32_losses():
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    keras.utils.set_random_seed(0)
+    x, y = toy_data(32)
+    model = models.create("se_nc", input_shape=SHAPE, num_classes=CLASSES)
+    model.compile()
+    assert not any(isinstance(o, keras.optimizers.LossScaleOptimizer) for o in model.player_optimizers.values())
+    history = model.fit(x, y, batch_size=16, epochs=2, verbose=0).history
+    assert np.isfinite(history["loss"]).all()
+    terms = model._non_cooperative(x, y, training=False)
+    assert all(v.dtype == "float32" for v in terms.values())
+    assert model.predict(x, verbose=0).dtype == np.float32
+
+
+def test_losses_come_from_keraslosses():
+    # The games use the library's losses, not private copies.
+    x, y = toy_data(8)
+    x = tf.constant(x)
+    model = models.create("ac_nc_v2_mse", input_shape=SHAPE, num_classes=CLASSES)
+    probs = model.classifier(x)
+    fake = model.discriminator([x, probs])
+    terms = model._against_latent_discriminator(x, y, training=False)
+    assert float(terms["adversarial_loss"]) == pytest.approx(float(np.mean(kl.generator_loss(fake))), rel=1e-6)
