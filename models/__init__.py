@@ -10,9 +10,14 @@ serializable `keras.Model`. The `keraslosses` command line lives in
 `models.cli`.
 """
 
+from models.adversarial import AdversarialAutoencoder
 from models.auto_classifier import AutoClassifier
+from models.autoencoders import Autoencoder
 from models.base import GameModel, mask_labels
+from models.cnn import IndependentCNN
 from models.registry import create, list_models
 from models.super_encoder import SuperEncoder
+from models.variational import VariationalAutoencoder
 
-__all__ = ["AutoClassifier", "GameModel", "SuperEncoder", "create", "list_models", "mask_labels"]
+__all__ = ["AdversarialAutoencoder", "AutoClassifier", "Autoencoder", "GameModel", "IndependentCNN", "SuperEncoder",
+           "VariationalAutoencoder", "create", "list_models", "mask_labels"]

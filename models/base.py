@@ -24,6 +24,13 @@ Mechanics owned here, once:
 * one `keras.metrics.Mean` tracker per loss term (History shows every
   term), `test_step` for `evaluate`.
 
+TPUs (`tf.distribute.TPUStrategy`): create and compile the model inside
+`strategy.scope()`, feed a `tf.data.Dataset` batched with
+`drop_remainder=True` so every step has the same static batch shape, and
+use `compile(steps_per_execution=N)` to keep the TPU busy. The steps use
+only static-shape ops (no Python branching on data), so they compile with
+XLA as they are.
+
 The data contract of the zoo: `fit(x, y)` with images in [0, 1] and integer
 labels (B,) or (B, 1); unlabelled samples carry the label -1; unsupervised
 models also accept `x` alone.
@@ -66,11 +73,15 @@ class GameModel(keras.Model):
     per-replica means.
     """
 
-    def __init__(self, players, loss_terms, labelled_fraction=1.0, **kwargs):
+    def __init__(self, players, loss_terms, labelled_fraction=1.0, optimizer_slots=None, **kwargs):
         super().__init__(**kwargs)
         if not 0.0 < labelled_fraction <= 1.0:
             raise ValueError(f"`labelled_fraction` must be in (0, 1]; received labelled_fraction={labelled_fraction!r}.")
         self.players = dict(players)
+        # Optimizer slot -> player. By default one slot (one optimizer) per
+        # player; a player updated in two phases with separate optimizers
+        # (the AAE's encoder) gets two slots.
+        self.optimizer_slots = dict(optimizer_slots or {name: name for name in self.players})
         self.labelled_fraction = labelled_fraction
         self.trackers = {name: keras.metrics.Mean(name=name) for name in loss_terms}
         self.player_optimizers = {}
@@ -97,7 +108,8 @@ class GameModel(keras.Model):
 
     # -- contract for subclasses ---------------------------------------------------
     def phases(self):
-        """[(player names, loss function)], run in order by `train_step`."""
+        """[(optimizer slots, loss function)], run in order by `train_step`
+        (slots are player names unless `optimizer_slots` says otherwise)."""
         raise NotImplementedError
 
     def fit(self, x=None, y=None, *args, seed=0, **kwargs):
@@ -123,17 +135,18 @@ class GameModel(keras.Model):
                 `steps_per_execution`); no `loss` or `optimizer`.
         """
         optimizers = dict(optimizers or {})
-        unknown = set(optimizers) - set(self.players)
+        unknown = set(optimizers) - set(self.optimizer_slots)
         if unknown:
-            raise ValueError(f"`optimizers` names unknown players {sorted(unknown)}; players: {sorted(self.players)}.")
+            raise ValueError(f"`optimizers` names unknown players {sorted(unknown)}; players: "
+                             f"{sorted(self.optimizer_slots)}.")
         mixed_float16 = keras.config.dtype_policy().name == "mixed_float16"
         built = {}
-        for name in self.players:
+        for name in self.optimizer_slots:
             opt = keras.optimizers.get(optimizers[name]) if name in optimizers else self.default_optimizer(name)
             if mixed_float16 and not isinstance(opt, keras.optimizers.LossScaleOptimizer):
                 opt = keras.optimizers.LossScaleOptimizer(opt)
             # Built now, so that a loaded model restores every optimizer's state.
-            opt.build(self.players[name].trainable_variables)
+            opt.build(self._variables([name]))
             built[name] = opt
         self.player_optimizers = built
         # The first player's optimizer is the Keras `optimizer` (saved with the model).
@@ -153,8 +166,8 @@ class GameModel(keras.Model):
     def metrics(self):
         return list(self.trackers.values())
 
-    def _variables(self, names):
-        return [v for name in names for v in self.players[name].trainable_variables]
+    def _variables(self, slots):
+        return [v for slot in slots for v in self.players[self.optimizer_slots[slot]].trainable_variables]
 
     def _run_phase(self, names, loss_fn, x, y):
         optimizers = [self.player_optimizers[n] for n in names]
@@ -172,7 +185,7 @@ class GameModel(keras.Model):
             grads = tape.gradient(terms["total"], variables)
             start = 0
             for name, opt in zip(names, optimizers):
-                count = len(self.players[name].trainable_variables)
+                count = len(self._variables([name]))
                 opt.apply(grads[start:start + count], variables[start:start + count])
                 start += count
         return terms
@@ -192,6 +205,10 @@ class GameModel(keras.Model):
         return x, y
 
     def _track(self, terms):
+        """Update the trackers. "loss" tracks the last phase's "total" (the
+        main player's objective) unless a phase reports "loss" itself."""
+        if "loss" in terms:
+            terms = {k: v for k, v in terms.items() if k != "total"}
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         for name, value in terms.items():
             tracker = self.trackers.get("loss" if name == "total" else name)

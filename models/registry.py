@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import difflib
 
+from models.adversarial import AdversarialAutoencoder
 from models.auto_classifier import AutoClassifier
+from models.autoencoders import Autoencoder
+from models.cnn import IndependentCNN
 from models.super_encoder import SuperEncoder
+from models.variational import VariationalAutoencoder
 
 #: name -> (class, fixed constructor arguments)
 MODELS = {
@@ -19,6 +23,20 @@ for _game in ("co", "nc"):
         for _rec in ("mse", "mae"):
             MODELS[f"ac_{_game}_v{_version}_{_rec}"] = (
                 AutoClassifier, {"game": _game, "version": _version, "reconstruction": _rec})
+
+
+# The baselines of the paper.
+MODELS.update({
+    "ae": (Autoencoder, {}),
+    "dae": (Autoencoder, {"noise": "gaussian", "noise_level": 0.3}),
+    "vae": (VariationalAutoencoder, {}),
+    "dvae": (VariationalAutoencoder, {"noise": "gaussian", "noise_level": 0.3}),
+    "beta_vae": (VariationalAutoencoder, {"beta": 4.0}),
+    "aae": (AdversarialAutoencoder, {}),
+    "daae": (AdversarialAutoencoder, {"noise": "gaussian", "noise_level": 0.3}),
+    "idaae": (AdversarialAutoencoder, {"noise": "gaussian", "noise_level": 0.3, "integrated": True}),
+    "cnn": (IndependentCNN, {}),
+})
 
 
 def list_models():

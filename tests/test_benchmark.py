@@ -70,3 +70,21 @@ def test_script_wrapper_has_help():
     proc = subprocess.run([sys.executable, "scripts/bench_losses.py", "--help"], capture_output=True, text=True,
                           cwd=ROOT, env=env, timeout=120)
     assert proc.returncode == 0 and "--quick" in proc.stdout
+
+
+def test_training_benchmark_twin_computes_the_same_summed_loss():
+    import keras
+
+    import models
+    from models.benchmark import SHAPE, plain_fit_twin
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(16, *SHAPE)).astype("float32")
+    y = rng.integers(0, 10, 16).astype("int32")
+    game = models.create("ac_co_v1_mse", input_shape=SHAPE, num_classes=10)
+    plain = plain_fit_twin(game)
+    assert plain.count_params() == game.classifier.count_params() + game.generator.count_params()
+    terms = game._cooperative(tf.constant(x), tf.constant(y), training=False)
+    summed = float(terms["classifier_loss"]) + float(terms["generator_loss"])
+    assert plain.evaluate(x, {"probs": y, "recon": x}, batch_size=16, verbose=0)[0] == pytest.approx(summed, rel=1e-5)

@@ -1,0 +1,95 @@
+"""Adversarial autoencoders: AAE, denoising AAE (DAAE) and the integrated
+denoising AAE (iDAAE).
+
+* `aae` (Makhzani et al., ICLR 2016, Section 2): a deterministic encoder p,
+  a decoder q and a discriminator D on codes. Three phases per step, each
+  with its own optimizer:
+  1. reconstruction: p and q minimise rec(x, q(p(x)));
+  2. regularisation, discriminator: D learns to tell samples of the prior
+     p(z) (N(0, I) by default) from codes p(x):
+     max log D(z') + log(1 - D(p(x))), z' ~ p(z);
+  3. regularisation, generator: the encoder (its own optimizer slot,
+     "encoder_generator") fools D: min -log D(p(x)) (non-saturating).
+  The aggregated posterior q(z) = E_x q(z | x) is thereby matched to p(z).
+* `daae` (Creswell & Bharath, "Denoising Adversarial Autoencoders", IEEE
+  TNNLS 2019): the encoder sees corrupted inputs x~ ~ c(x~ | x) in every
+  phase; the target stays the clean x. The distribution matched to the
+  prior is that of p(x~).
+* `idaae`, the integrated DAAE of the same paper: reconstruction as in the
+  DAAE, but the distribution matched to the prior is the *integrated*
+  posterior q~(z | x) = E_{c(x~ | x)} q(z | x~), the encoder's posterior
+  marginalised over the corruption process. As the paper does, the integral
+  is approximated by Monte Carlo: each code shown to D (and regularised) is
+  the mean of the encoder's codes of `corruption_samples` (default 5)
+  independent corruptions of the same x. This is this project's reading of
+  the paper's construction: the regulariser acts on the clean input's
+  corruption-averaged code, while reconstruction learns to denoise.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+import keraslosses as kl
+from models import networks
+from models.autoencoders import Autoencoder
+from models.base import global_mean, register
+
+
+@register
+class AdversarialAutoencoder(Autoencoder):
+    """AAE; DAAE with `noise` != "none"; iDAAE with `integrated=True`.
+
+    Args (besides `Autoencoder`'s):
+        prior_std: standard deviation of the Gaussian prior N(0, std^2 I).
+        integrated: match the corruption-integrated posterior (iDAAE).
+        corruption_samples: Monte Carlo samples of the iDAAE's integral.
+        discriminator: optional custom player.
+    """
+
+    PLAYER_NAMES = ("encoder", "decoder", "discriminator")
+    TERMS = ("loss", "reconstruction_loss", "discriminator_loss", "adversarial_loss")
+    SLOTS = {"encoder": "encoder", "decoder": "decoder", "discriminator": "discriminator",
+             "encoder_generator": "encoder"}
+
+    def __init__(self, input_shape, latent_dim=16, prior_std=1.0, integrated=False, corruption_samples=5,
+                 discriminator=None, size="small", **kwargs):
+        discriminator = discriminator or networks.vector_discriminator(latent_dim, size)
+        super().__init__(input_shape, latent_dim=latent_dim, size=size,
+                         extra_players={"discriminator": discriminator}, optimizer_slots=self.SLOTS, **kwargs)
+        if integrated and self.config["noise"] == "none":
+            raise ValueError("`integrated=True` (iDAAE) integrates over a corruption process: set `noise`.")
+        self.discriminator = discriminator
+        self.config.update({"prior_std": prior_std, "integrated": integrated, "corruption_samples": corruption_samples})
+
+    def phases(self):
+        return [
+            (("encoder", "decoder"), self._reconstruct),
+            (("discriminator",), self._discriminate),
+            (("encoder_generator",), self._fool),
+        ]
+
+    def regularised_codes(self, x, training):
+        """The codes whose distribution is matched to the prior."""
+        if not (training and self.config["integrated"]):
+            return self.encoder(self.corrupted(x, training), training=training)
+        samples = [self.encoder(self.corrupted(x, training), training=training)
+                   for _ in range(self.config["corruption_samples"])]
+        return ops.mean(ops.stack(samples), axis=0)
+
+    def _discriminate(self, x, y, training):
+        codes = ops.stop_gradient(self.regularised_codes(x, training))
+        prior = self.config["prior_std"] * keras.random.normal(ops.shape(codes), seed=self.seed_generator)
+        loss = global_mean(kl.discriminator_loss(self.discriminator(prior, training=training),
+                                                 self.discriminator(codes, training=training)))
+        return {"total": loss, "discriminator_loss": loss}
+
+    def _fool(self, x, y, training):
+        fake = self.discriminator(self.regularised_codes(x, training), training=training)
+        loss = global_mean(kl.generator_loss(fake))
+        return {"total": loss, "adversarial_loss": loss}
+
+    def _reconstruct(self, x, y, training):
+        terms = super()._reconstruct(x, y, training)
+        return {**terms, "loss": terms["total"]}

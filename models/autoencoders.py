@@ -1,0 +1,113 @@
+"""Autoencoder baselines: AE and the denoising autoencoder (DAE).
+
+* `ae`: encoder p (x -> z) and decoder q (z -> x_hat) minimise the
+  reconstruction error (MSE by default, MAE selectable) together.
+* `dae` (Vincent et al., ICML 2008): the same, but during training the
+  encoder sees a corrupted input x~ ~ c(x~ | x) while the target stays the
+  clean x. Corruption (`noise`): "gaussian" (x + N(0, level^2), clipped to
+  [0, 1]) or "masking" (each pixel set to 0 with probability `level`, as in
+  the paper). `predict`, `encode` and `evaluate` never corrupt.
+
+Both ignore labels: `fit(x)` or `fit(x, y)`. `call(x)` (and `predict`)
+returns the reconstruction; `encode(x)` the code z.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from models import networks
+from models.base import GameModel, check_choice, global_mean, per_sample_error, register
+
+NOISES = ("none", "gaussian", "masking")
+
+
+def corrupt(x, noise, level, seed):
+    """The corruption process c(x~ | x): `noise` in NOISES, `level` its
+    standard deviation ("gaussian") or drop probability ("masking")."""
+    if noise == "gaussian":
+        return ops.clip(x + level * keras.random.normal(ops.shape(x), seed=seed, dtype=x.dtype), 0.0, 1.0)
+    if noise == "masking":
+        keep = keras.random.uniform(ops.shape(x), seed=seed, dtype=x.dtype) >= level
+        return ops.where(keep, x, ops.zeros_like(x))
+    return x
+
+
+@register
+class Autoencoder(GameModel):
+    """AE, or DAE with `noise` != "none".
+
+    Args:
+        input_shape: image shape (H, W, C).
+        latent_dim: size of z.
+        reconstruction: "mse" or "mae".
+        noise: "none" (AE), "gaussian" or "masking" (DAE).
+        noise_level: std of the Gaussian noise or the masking probability.
+        size: "small" or "large" networks.
+        num_classes: unused by the model (kept so every registry model is
+            built the same way).
+        seed: seed of the corruption noise.
+        encoder, decoder: optional custom players.
+    """
+
+    PLAYER_NAMES = ("encoder", "decoder")
+    TERMS = ("loss", "reconstruction_loss")
+
+    def __init__(self, input_shape, latent_dim=16, reconstruction="mse", noise="none", noise_level=0.3, size="small",
+                 num_classes=None, seed=0, encoder=None, decoder=None, extra_players=None, optimizer_slots=None,
+                 **kwargs):
+        check_choice(reconstruction, "reconstruction", ("mse", "mae"))
+        check_choice(noise, "noise", NOISES)
+        input_shape = tuple(input_shape)
+        players = {
+            "encoder": encoder or networks.encoder(input_shape, self.code_size(latent_dim), size),
+            "decoder": decoder or networks.decoder(latent_dim, input_shape, size),
+            **(extra_players or {}),
+        }
+        super().__init__(players, self.TERMS, optimizer_slots=optimizer_slots, **kwargs)
+        self.encoder, self.decoder = players["encoder"], players["decoder"]
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.config = dict(input_shape=input_shape, latent_dim=latent_dim, reconstruction=reconstruction, noise=noise,
+                           noise_level=noise_level, size=size, num_classes=num_classes, seed=seed)
+
+    @staticmethod
+    def code_size(latent_dim):
+        """Width of the encoder's output (the VAE doubles it)."""
+        return latent_dim
+
+    # -- the model as a function ----------------------------------------------------
+    def call(self, x, training=False):
+        """The reconstruction q(p(x)) (never corrupted)."""
+        return self.decoder(self.latent(self.encoder(x, training=training)), training=training)
+
+    def latent(self, encoder_output):
+        """The code z from the encoder's output (the VAE takes the mean)."""
+        return encoder_output
+
+    def encode(self, x, batch_size=256):
+        return self.latent(self.encoder.predict(x, batch_size=batch_size, verbose=0))
+
+    def decode(self, z, batch_size=256):
+        return self.decoder.predict(z, batch_size=batch_size, verbose=0)
+
+    def reconstruct(self, x, batch_size=256):
+        return self.predict(x, batch_size=batch_size, verbose=0)
+
+    # -- training ------------------------------------------------------------------------
+    def corrupted(self, x, training):
+        """The encoder's input: corrupted in training only."""
+        if not training:
+            return x
+        return corrupt(x, self.config["noise"], self.config["noise_level"], self.seed_generator)
+
+    def reconstruction_error(self, x, recon):
+        return global_mean(per_sample_error(x, recon, self.config["reconstruction"]))
+
+    def phases(self):
+        return [(("encoder", "decoder"), self._reconstruct)]
+
+    def _reconstruct(self, x, y, training):
+        z = self.encoder(self.corrupted(x, training), training=training)
+        loss = self.reconstruction_error(x, self.decoder(z, training=training))
+        return {"total": loss, "reconstruction_loss": loss}
