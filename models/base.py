@@ -76,7 +76,8 @@ class GameModel(keras.Model):
     def __init__(self, players, loss_terms, labelled_fraction=1.0, optimizer_slots=None, **kwargs):
         super().__init__(**kwargs)
         if not 0.0 < labelled_fraction <= 1.0:
-            raise ValueError(f"`labelled_fraction` must be in (0, 1]; received labelled_fraction={labelled_fraction!r}.")
+            raise ValueError(
+                f"`labelled_fraction` must be in (0, 1]; received labelled_fraction={labelled_fraction!r}.")
         self.players = dict(players)
         # Optimizer slot -> player. By default one slot (one optimizer) per
         # player; a player updated in two phases with separate optimizers

@@ -30,12 +30,12 @@ Choices where the paper leaves freedom:
 
 from __future__ import annotations
 
-import keras
 from keras import ops
 
 import keraslosses as kl
 from models import networks
 from models.base import _PER_SAMPLE, GameModel, check_choice, global_mean, one_hot_labels, per_sample_error, register
+
 
 @register
 class SuperEncoder(GameModel):

@@ -113,5 +113,6 @@ def test_aae_moves_the_latent_distribution_toward_the_prior():
 def test_independent_cnn_is_the_auto_classifier_network():
     cnn = models.create("cnn", input_shape=SHAPE, num_classes=3)
     ac = models.create("ac_co_v1_mse", input_shape=SHAPE, num_classes=3)
-    assert [type(l).__name__ for l in cnn.classifier.layers] == [type(l).__name__ for l in ac.classifier.layers]
+    assert [type(layer).__name__ for layer in cnn.classifier.layers] == [
+        type(layer).__name__ for layer in ac.classifier.layers]
     assert cnn.classifier.count_params() == ac.classifier.count_params()
