@@ -1,0 +1,156 @@
+"""Evaluation: classification metrics, reconstruction error, and the latent
+separability protocol, plus the PNG plots.
+
+Latent-code separability (this project's reading of the paper's
+"latent-code separability", the same protocol for every model):
+
+1. encode the test set (at most `max_samples` codes, a stratified seeded
+   subset) with the model's `encode`;
+2. embed the codes in 2-D with t-SNE (scikit-learn, PCA initialisation,
+   perplexity 30, `random_state=seed`);
+3. report
+   (a) `knn_accuracy`: the accuracy of a 5-nearest-neighbour classifier on
+       the 2-D embedding under stratified 5-fold cross-validation (shuffled,
+       seeded), the headline "separability";
+   (b) `linear_probe_accuracy`: a logistic-regression probe on the raw,
+       standardised codes under the same 5 folds;
+   (c) `silhouette`: the silhouette score of the embedding by class.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def classification_metrics(y_true, y_pred, num_classes=None):
+    """Accuracy, macro F1/precision/recall and the confusion matrix.
+
+    Args:
+        y_true: integer labels (N,).
+        y_pred: predicted integer labels (N,) or class scores (N, K).
+    """
+    from sklearn import metrics
+
+    y_true = np.asarray(y_true).reshape(-1)
+    y_pred = np.asarray(y_pred)
+    if y_pred.ndim == 2:
+        y_pred = y_pred.argmax(-1)
+    labels = np.arange(num_classes) if num_classes else np.union1d(y_true, y_pred)
+    precision, recall, f1, _ = metrics.precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, average="macro", zero_division=0)
+    return {
+        "accuracy": float(metrics.accuracy_score(y_true, y_pred)),
+        "macro_f1": float(f1),
+        "precision": float(precision),
+        "recall": float(recall),
+        "confusion_matrix": metrics.confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+    }
+
+
+def reconstruction_error(images, reconstructions):
+    """Mean per-pixel squared and absolute errors on [0, 1] images (the
+    paper's Table 1 measure is the MSE)."""
+    diff = np.asarray(reconstructions, np.float64) - np.asarray(images, np.float64)
+    return {"mse": float(np.mean(diff**2)), "mae": float(np.mean(np.abs(diff)))}
+
+
+def stratified_subset(labels, max_samples, seed=0):
+    """Indices of a seeded, class-stratified subset of at most max_samples."""
+    labels = np.asarray(labels).reshape(-1)
+    if max_samples is None or max_samples >= len(labels):
+        return np.arange(len(labels))
+    from sklearn.model_selection import train_test_split
+
+    index, _ = train_test_split(np.arange(len(labels)), train_size=max_samples, stratify=labels, random_state=seed)
+    return np.sort(index)
+
+
+def tsne_embedding(codes, seed=0, perplexity=30.0):
+    """2-D t-SNE of the codes (scikit-learn, PCA init, fixed seed)."""
+    from sklearn.manifold import TSNE
+
+    codes = np.asarray(codes, np.float64).reshape(len(codes), -1)
+    perplexity = min(perplexity, (len(codes) - 1) / 3)
+    return TSNE(n_components=2, init="pca", perplexity=perplexity, random_state=seed).fit_transform(codes)
+
+
+def separability(codes, labels, seed=0, max_samples=None, folds=5):
+    """The separability protocol of the module docstring.
+
+    Returns:
+        (scores dict, the 2-D embedding, the indices of the samples used).
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import silhouette_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    labels = np.asarray(labels).reshape(-1)
+    index = stratified_subset(labels, max_samples, seed)
+    codes = np.asarray(codes, np.float64).reshape(len(labels), -1)[index]
+    labels = labels[index]
+    embedding = tsne_embedding(codes, seed)
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    knn = cross_val_score(KNeighborsClassifier(n_neighbors=5), embedding, labels, cv=cv)
+    probe = cross_val_score(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)), codes, labels, cv=cv)
+    scores = {
+        "knn_accuracy": float(knn.mean()),
+        "linear_probe_accuracy": float(probe.mean()),
+        "silhouette": float(silhouette_score(embedding, labels)),
+        "samples": int(len(labels)),
+    }
+    return scores, embedding, index
+
+
+# -- plots ---------------------------------------------------------------------------------
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_embedding(embedding, labels, path, title="t-SNE of the latent codes"):
+    """Scatter of a 2-D embedding coloured by class, saved as PNG."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 6), dpi=100)
+    points = ax.scatter(embedding[:, 0], embedding[:, 1], c=labels, cmap="tab10", s=4)
+    ax.legend(*points.legend_elements(), loc="best", fontsize=7, title="class")
+    ax.set_title(title)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_image_rows(rows, path, titles):
+    """A grid of image rows (e.g. inputs / reconstructions / generations)."""
+    plt = _pyplot()
+    count = max(len(r) for r in rows)
+    fig, axes = plt.subplots(len(rows), count, figsize=(count, len(rows) * 1.1), dpi=100, squeeze=False)
+    for r, (images, title) in enumerate(zip(rows, titles)):
+        for c in range(count):
+            ax = axes[r][c]
+            ax.axis("off")
+            if c < len(images):
+                image = np.asarray(images[c])
+                ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray", vmin=0, vmax=1)
+        axes[r][0].set_title(title, fontsize=8, loc="left")
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_history(history, path):
+    """Training curves of every tracked term."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    for name, values in history.items():
+        ax.plot(range(1, len(values) + 1), values, label=name)
+    ax.set_xlabel("epoch")
+    ax.legend(fontsize=7)
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
