@@ -1,10 +1,14 @@
 """The `keraslosses` command line.
 
-Subcommands (more arrive with the model issues):
+Subcommands:
 
-* `keraslosses demo`: the quick-start job. Trains the same small network on
-  scikit-learn's bundled 8x8 digits (offline, always available) with several
-  keraslosses classification losses and writes a table and JSON.
+* `keraslosses reproduce --dataset digits`: the paper's tables (the
+  quick-start job on the offline digits);
+* `keraslosses train --model NAME --dataset ...`: train one model;
+* `keraslosses evaluate --model PATH --dataset ...`: its test metrics;
+* `keraslosses tsne --model PATH --dataset ...`: latent separability and
+  the t-SNE scatter;
+* `keraslosses demo`: several keraslosses losses on one small classifier.
 
 Bad option values get a one-line error naming the value and the valid
 choices, and exit code 2 (argparse's convention), never a traceback.
@@ -20,11 +24,16 @@ log = logging.getLogger("keraslosses")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from models import demo
+    from models import commands, demo, reproduce
 
     parser = argparse.ArgumentParser(prog="keraslosses", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    reproduce.add_arguments(sub.add_parser("reproduce", help="train every model and write the paper's tables"))
+    commands.add_train_arguments(sub.add_parser("train", help="train one model"))
+    commands.add_evaluate_arguments(sub.add_parser("evaluate", help="test metrics of a saved model"))
+    commands.add_evaluate_arguments(sub.add_parser("tsne", help="latent separability and t-SNE scatter"),
+                                    separability=True)
     demo.add_arguments(sub.add_parser("demo", help=demo.__doc__.splitlines()[0]))
     return parser
 

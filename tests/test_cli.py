@@ -52,3 +52,70 @@ def test_scripts_wrapper_runs_the_same_command(tmp_path):
     proc = subprocess.run([sys.executable, "scripts/demo.py", "--help"], capture_output=True, text=True, cwd=ROOT,
                           env=env, timeout=60)
     assert proc.returncode == 0 and "--losses" in proc.stdout
+
+
+def test_reproduce_quick_on_digits_writes_the_tables(tmp_path):
+    proc = run("reproduce", "--dataset", "digits", "--quick", "--output-dir", str(tmp_path), timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    payload = json.loads((tmp_path / "reproduce_digits.json").read_text())
+    assert [r["model"] for r in payload["rows"]] == ["se_co", "ac_co_v1_mse", "ac_nc_v2_mse", "cnn", "ae"]
+    for row in payload["rows"]:
+        assert 0.0 <= row["separability"] <= 1.0 and 0.0 <= row["linear_probe"] <= 1.0
+        assert (tmp_path / row["model"] / f"tsne_{row['model']}.png").read_bytes()[:4] == b"\x89PNG"
+    assert payload["rows"][3]["accuracy"] > 0.3  # the CNN after two epochs (chance 0.1)
+    assert (tmp_path / "reproduce_digits.md").read_text().count("\n| ") == 6
+
+
+def test_train_evaluate_tsne_round_trip(tmp_path):
+    proc = run("train", "--model", "cnn", "--dataset", "digits", "--epochs", "3", "--output-dir", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((tmp_path / "train.json").read_text())
+    assert summary["epochs_run"] == 3 and (tmp_path / "model.keras").is_file() and (tmp_path / "logs").is_dir()
+    proc = run("evaluate", "--model", str(tmp_path / "model.keras"), "--dataset", "digits", "--output-dir",
+               str(tmp_path / "eval"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.loads((tmp_path / "eval" / "evaluate.json").read_text())["classification"]
+    assert 0.5 < metrics["accuracy"] <= 1.0 and len(metrics["confusion_matrix"]) == 10
+    proc = run("tsne", "--model", str(tmp_path / "model.keras"), "--dataset", "digits", "--max-samples", "200",
+               "--output-dir", str(tmp_path / "tsne"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    scores = json.loads((tmp_path / "tsne" / "tsne.json").read_text())["separability"]
+    assert scores["samples"] == 200 and 0.3 < scores["knn_accuracy"] <= 1.0
+    assert (tmp_path / "tsne" / "tsne_model.png").is_file()
+
+
+def test_bad_names_and_paths_are_one_line_errors(tmp_path):
+    for args, expected in [
+        (("train", "--model", "nope"), "--model` must be one of"),
+        (("train", "--model", "cnn", "--dataset", "imagenet21k"), "--dataset` must be one of"),
+        (("train", "--model", "cnn", "--precision", "fp8"), "--precision` must be one of"),
+        (("evaluate", "--model", str(tmp_path / "missing.keras")), "no such .keras file"),
+    ]:
+        proc = run(*args, "--output-dir", str(tmp_path), timeout=120)
+        assert proc.returncode == 2, (args, proc.stderr[-2000:])
+        assert expected in proc.stderr and "Traceback" not in proc.stderr, (args, proc.stderr[-2000:])
+
+
+def test_a_killed_training_run_resumes_where_it_was(tmp_path):
+    import time
+
+    # Small batches make an epoch last about a second, so the kill lands
+    # between two backups (Keras writes the weights, then the metadata).
+    args = ["train", "--model", "ae", "--dataset", "digits", "--epochs", "12", "--batch-size", "8",
+            "--output-dir", str(tmp_path)]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen([*keraslosses_command(), *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env=env, cwd=ROOT)
+    deadline = time.time() + 300
+    metadata = tmp_path / "backup" / "training_metadata.json"
+    while not metadata.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    proc.kill()  # SIGKILL: no clean-up, like a lost machine
+    proc.wait()
+    assert metadata.exists(), "no backup was written before the kill"
+    resumed = run(*args)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    history = json.loads((tmp_path / "history.json").read_text())
+    # it continued from the backup instead of restarting: fewer epochs ran
+    assert 0 < len(history["loss"]) < 12
+    assert json.loads((tmp_path / "train.json").read_text())["epochs_run"] == len(history["loss"])
