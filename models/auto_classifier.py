@@ -45,7 +45,15 @@ from keras import ops
 
 import keraslosses as kl
 from models import networks
-from models.base import GameModel, check_choice, global_mean, one_hot_labels, per_sample_error, register
+from models.base import (
+    GameModel,
+    check_choice,
+    classification_terms,
+    global_mean,
+    one_hot_labels,
+    per_sample_error,
+    register,
+)
 
 
 @register
@@ -127,12 +135,7 @@ class AutoClassifier(GameModel):
 
     def _classify(self, x, y, training):
         probs = self.classifier(x, training=training)
-        onehot, labelled = one_hot_labels(y, self.config["num_classes"])
-        classifier_loss = global_mean(kl.categorical_crossentropy(onehot, probs), labelled)
-        correct = ops.cast(ops.equal(ops.argmax(probs, -1), ops.argmax(onehot, -1)), "float32")
-        mask = ops.cast(labelled, "float32")
-        accuracy = ops.sum(correct * mask) / ops.maximum(ops.sum(mask), 1.0)
-        return probs, onehot, labelled, classifier_loss, accuracy
+        return (probs, *classification_terms(probs, y, self.config["num_classes"]))
 
     def _reconstruction(self, x, code, training):
         return global_mean(per_sample_error(x, self.generator(code, training=training),

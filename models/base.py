@@ -281,3 +281,19 @@ def one_hot_labels(y, num_classes):
     (B,)). Label -1 marks an unlabelled sample (all-zero row, mask False)."""
     y = ops.reshape(ops.cast(y, "int32"), (-1,))
     return ops.one_hot(y, num_classes, dtype="float32"), ops.greater_equal(y, 0)
+
+
+def masked_accuracy(probs, onehot, labelled):
+    """Accuracy of argmax(probs) over the labelled samples (a plain mean,
+    not divided by the replica count)."""
+    mask = ops.cast(labelled, "float32")
+    correct = ops.cast(ops.equal(ops.argmax(probs, -1), ops.argmax(onehot, -1)), "float32")
+    return ops.sum(correct * mask) / ops.maximum(ops.sum(mask), 1.0)
+
+
+def classification_terms(probs, y, num_classes):
+    """(one-hot labels, labelled mask, cross-entropy share, accuracy) of a
+    classifier's probabilities against integer labels (-1: unlabelled)."""
+    onehot, labelled = one_hot_labels(y, num_classes)
+    loss = global_mean(kl.categorical_crossentropy(onehot, probs), labelled)
+    return onehot, labelled, loss, masked_accuracy(probs, onehot, labelled)

@@ -8,9 +8,8 @@ Auto-classifier, so both are scored on the same code.
 
 from __future__ import annotations
 
-import keraslosses as kl
 from models import networks
-from models.base import GameModel, global_mean, one_hot_labels, register
+from models.base import GameModel, classification_terms, register
 
 
 @register
@@ -45,11 +44,6 @@ class IndependentCNN(GameModel):
         return [(("classifier",), self._classify)]
 
     def _classify(self, x, y, training):
-        from keras import ops
-
         probs = self.classifier(x, training=training)
-        onehot, labelled = one_hot_labels(y, self.config["num_classes"])
-        loss = global_mean(kl.categorical_crossentropy(onehot, probs), labelled)
-        mask = ops.cast(labelled, "float32")
-        correct = ops.cast(ops.equal(ops.argmax(probs, -1), ops.argmax(onehot, -1)), "float32")
-        return {"total": loss, "accuracy": ops.sum(correct * mask) / ops.maximum(ops.sum(mask), 1.0)}
+        _, _, loss, accuracy = classification_terms(probs, y, self.config["num_classes"])
+        return {"total": loss, "accuracy": accuracy}

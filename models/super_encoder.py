@@ -34,7 +34,16 @@ from keras import ops
 
 import keraslosses as kl
 from models import networks
-from models.base import _PER_SAMPLE, GameModel, check_choice, global_mean, one_hot_labels, per_sample_error, register
+from models.base import (
+    _PER_SAMPLE,
+    GameModel,
+    check_choice,
+    global_mean,
+    masked_accuracy,
+    one_hot_labels,
+    per_sample_error,
+    register,
+)
 
 
 @register
@@ -108,9 +117,7 @@ class SuperEncoder(GameModel):
         probs = self.separator(z, training=training)
         recon = self.decoder(z, training=training)
         onehot, labelled = one_hot_labels(y, self.config["num_classes"])
-        correct = ops.cast(ops.equal(ops.argmax(probs, -1), ops.argmax(onehot, -1)), "float32")
-        accuracy = ops.sum(correct * ops.cast(labelled, "float32")) / ops.maximum(
-            ops.sum(ops.cast(labelled, "float32")), 1.0)
+        accuracy = masked_accuracy(probs, onehot, labelled)
         rec = global_mean(per_sample_error(x, recon, self.config["reconstruction"]))
         return z, probs, onehot, labelled, rec, accuracy
 
