@@ -226,14 +226,6 @@ def check_same_shape(a, b, name_a="y_true", name_b="y_pred"):
         )
 
 
-def check_min_rank(x, rank, name):
-    if len(x.shape) < rank:
-        raise ValueError(
-            f"`{name}` must have rank >= {rank}; received {name}.shape="
-            f"{tuple(x.shape)}."
-        )
-
-
 def check_in_range(x, name, low=0.0, high=1.0, what="probabilities"):
     """Eager-only: every entry of `x` lies in [low, high] (NaN fails)."""
     value = concrete(x)

@@ -50,16 +50,13 @@ class DemoConfig:
             raise ValueError(f"--epochs must be >= 1; received {self.epochs}")
 
 
-def load_digits_split(seed: int = 0):
-    """The digits as float32 (N, 64) in [0, 1] and int32 labels, 75/25 split."""
-    import numpy as np
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
+def load_digits_split():
+    """The digits as float32 (N, 64) in [0, 1] and int32 labels: the fixed
+    75/25 split of `models.datasets` ("digits"), flattened for a Dense net."""
+    from models import datasets
 
-    data = load_digits()
-    x = (data.data / 16.0).astype(np.float32)
-    y = data.target.astype(np.int32)
-    return train_test_split(x, y, test_size=0.25, stratify=y, random_state=seed)
+    (x_train, y_train), (x_test, y_test) = (datasets.load_arrays("digits", split) for split in ("train", "test"))
+    return x_train.reshape(len(x_train), -1), x_test.reshape(len(x_test), -1), y_train, y_test
 
 
 def _model(num_classes: int, seed: int):
@@ -84,7 +81,7 @@ def run(config: DemoConfig) -> dict:
 
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    x_train, x_test, y_train, y_test = load_digits_split(config.seed)
+    x_train, x_test, y_train, y_test = load_digits_split()
     log.info("digits: %d train / %d test images", len(x_train), len(x_test))
     results = {}
     for name in config.losses:
