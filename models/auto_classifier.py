@@ -50,6 +50,8 @@ from models.base import (
     check_choice,
     classification_terms,
     global_mean,
+    matching_discriminator_loss,
+    mismatched_one_hot,
     one_hot_labels,
     per_sample_error,
     register,
@@ -178,7 +180,8 @@ class AutoClassifier(GameModel):
         onehot, labelled = one_hot_labels(y, self.config["num_classes"])
         real = self.discriminator([x, onehot], training=training)
         fake = self.discriminator([x, probs], training=training)
-        discriminator_loss = global_mean(kl.discriminator_loss(real, fake), labelled)
+        wrong = self.discriminator([x, mismatched_one_hot(y, self.config["num_classes"])], training=training)
+        discriminator_loss = global_mean(matching_discriminator_loss(real, fake, wrong), labelled)
         return {"total": discriminator_loss, "discriminator_loss": discriminator_loss}
 
     def _against_latent_discriminator(self, x, y, training):

@@ -283,6 +283,28 @@ def one_hot_labels(y, num_classes):
     return ops.one_hot(y, num_classes, dtype="float32"), ops.greater_equal(y, 0)
 
 
+def mismatched_one_hot(y, num_classes):
+    """One-hot vectors of a *wrong* class for each sample: sample i of the batch
+    gets class (y_i + 1 + i mod (K - 1)) mod K, never y_i, and across a batch
+    every wrong class appears. Deterministic, so no random state is needed:
+    shuffling the data changes which wrong class a sample meets."""
+    y = ops.reshape(ops.cast(y, "int32"), (-1,))
+    shift = 1 + ops.mod(ops.arange(ops.shape(y)[0], dtype="int32"), max(num_classes - 1, 1))
+    return ops.one_hot(ops.mod(y + shift, num_classes), num_classes, dtype="float32")
+
+
+def matching_discriminator_loss(real, fake, mismatched):
+    """The matching-aware discriminator loss of GAN-CLS (Reed et al., 2016),
+    per sample: -log D(real) - 1/2 log(1 - D(fake)) - 1/2 log(1 - D(mismatched)).
+
+    D judges (input, label) pairs: real pairs carry the true label, fake ones
+    the model's prediction, mismatched ones a wrong true-looking label. The
+    mismatched pairs make D learn *which* label belongs to an input, not only
+    whether a label looks one-hot; without them the label player collapses to
+    confident but arbitrary classes (chance accuracy)."""
+    return 0.5 * (kl.discriminator_loss(real, fake) + kl.discriminator_loss(real, mismatched))
+
+
 def masked_accuracy(probs, onehot, labelled):
     """Accuracy of argmax(probs) over the labelled samples (a plain mean,
     not divided by the replica count)."""

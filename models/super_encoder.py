@@ -22,9 +22,14 @@ Choices where the paper leaves freedom:
   with z held fixed (no gradient) in D's inputs. An unconditional D could
   only teach s to output *some* one-hot vector, not the right one; the
   pair makes "real" mean "the label of this sample".
-* Losses are means over elements (pixels, classes), i.e. the paper's L1/L2
-  norms divided by the element count, so alpha and beta need no rescaling
-  between datasets.
+* The label term is the paper's norm, summed over the K classes; the
+  reconstruction term is a mean over pixels (the norm divided by the pixel
+  count), so beta needs no rescaling between image sizes. A mean over
+  classes as well would divide the label gradient by K and, with a softmax
+  under L1, leave the separator learning far slower than the decoder.
+* SE(nc)'s D is matching-aware (GAN-CLS, Reed et al. 2016): pairs (z, a
+  wrong label) are fakes too, so D must learn which label belongs to a code,
+  not only that real labels are one-hot.
 * The phases of SE(nc) alternate within one step: D first, then p, s, q.
 """
 
@@ -40,6 +45,8 @@ from models.base import (
     check_choice,
     global_mean,
     masked_accuracy,
+    matching_discriminator_loss,
+    mismatched_one_hot,
     one_hot_labels,
     per_sample_error,
     register,
@@ -66,8 +73,8 @@ class SuperEncoder(GameModel):
     PLAYER_NAMES = ("encoder", "separator", "decoder", "discriminator")
 
     def __init__(self, input_shape, num_classes, latent_dim=16, game="co", alpha=1.0, beta=1.0, label_loss="mae",
-                 reconstruction="mae", non_saturating=True, labelled_fraction=1.0, size="small", encoder=None,
-                 separator=None, decoder=None, discriminator=None, **kwargs):
+                 reconstruction="mae", non_saturating=True, labelled_fraction=1.0, size="small",
+                 encoder=None, separator=None, decoder=None, discriminator=None, **kwargs):
         check_choice(game, "game", ("co", "nc"))
         check_choice(label_loss, "label_loss", tuple(_PER_SAMPLE))
         check_choice(reconstruction, "reconstruction", tuple(_PER_SAMPLE))
@@ -123,23 +130,27 @@ class SuperEncoder(GameModel):
 
     def _cooperative(self, x, y, training):
         _, probs, onehot, labelled, rec, accuracy = self._forward(x, y, training)
-        label = global_mean(_PER_SAMPLE[self.config["label_loss"]](onehot, probs), labelled)
+        per_class = _PER_SAMPLE[self.config["label_loss"]](onehot, probs)
+        label = global_mean(per_class * self.config["num_classes"], labelled)  # the norm: a sum over classes
         total = self.config["alpha"] * label + self.config["beta"] * rec
         return {"total": total, "label_loss": label, "reconstruction_loss": rec, "accuracy": accuracy}
 
     def _pair_logits(self, z, labels, training):
-        return self.discriminator(ops.concatenate([z, labels], axis=-1), training=training)
+        """D's logit for (code, label) pairs; the code is a fixed condition."""
+        return self.discriminator(ops.concatenate([ops.stop_gradient(z), labels], axis=-1), training=training)
 
     def _discriminator(self, x, y, training):
         z, probs, onehot, labelled, _, _ = self._forward(x, y, training)
-        z, probs = ops.stop_gradient(z), ops.stop_gradient(probs)
-        loss = kl.discriminator_loss(self._pair_logits(z, onehot, training), self._pair_logits(z, probs, training))
+        wrong = mismatched_one_hot(y, self.config["num_classes"])
+        loss = matching_discriminator_loss(self._pair_logits(z, onehot, training),
+                                           self._pair_logits(z, ops.stop_gradient(probs), training),
+                                           self._pair_logits(z, wrong, training))
         loss = global_mean(loss, labelled)
         return {"total": loss, "discriminator_loss": loss}
 
     def _non_cooperative(self, x, y, training):
         z, probs, _, labelled, rec, accuracy = self._forward(x, y, training)
-        fake = self._pair_logits(ops.stop_gradient(z), probs, training)
+        fake = self._pair_logits(z, probs, training)
         adversarial = global_mean(kl.generator_loss(fake, non_saturating=self.config["non_saturating"]), labelled)
         total = adversarial + self.config["beta"] * rec
         return {"total": total, "adversarial_loss": adversarial, "reconstruction_loss": rec, "accuracy": accuracy}

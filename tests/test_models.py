@@ -176,8 +176,33 @@ def test_semi_supervised_masks_labels_and_ignores_unlabelled_samples():
     half[6:] = -1
     terms = model._cooperative(x, half, training=False)
     probs = model(x).numpy()[:6]
-    expected = np.mean(np.abs(probs - np.eye(CLASSES)[y[:6]]))
+    expected = np.mean(np.sum(np.abs(probs - np.eye(CLASSES)[y[:6]]), axis=-1))  # the L1 norm, mean over samples
     assert float(terms["label_loss"]) == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("num_classes", [2, 3, 10])
+def test_mismatched_labels_are_always_wrong_and_cover_every_wrong_class(num_classes):
+    from models.base import mismatched_one_hot
+
+    y = np.repeat(np.arange(num_classes), 2 * num_classes)
+    wrong = np.asarray(mismatched_one_hot(y, num_classes))
+    assert wrong.shape == (len(y), num_classes) and np.all(wrong.sum(-1) == 1)
+    wrong = wrong.argmax(-1)
+    for label in range(num_classes):  # brute force: each class meets every other class, never itself
+        assert set(wrong[y == label]) == set(range(num_classes)) - {label}
+
+
+def test_matching_discriminator_loss_values():
+    from models.base import matching_discriminator_loss
+
+    def softplus(v):
+        return np.log1p(np.exp(v))
+
+    real, fake, wrong = np.array([[1.5], [-0.3]]), np.array([[0.2], [2.0]]), np.array([[-1.0], [0.7]])
+    expected = softplus(-real[:, 0]) + 0.5 * (softplus(fake[:, 0]) + softplus(wrong[:, 0]))
+    np.testing.assert_allclose(np.asarray(matching_discriminator_loss(real, fake, wrong)), expected, rtol=1e-6)
+    zero = np.zeros((1, 1))  # D undecided everywhere: log 2 + (log 2 + log 2) / 2
+    assert float(matching_discriminator_loss(zero, zero, zero)[0]) == pytest.approx(2 * np.log(2), rel=1e-6)
 
 
 def test_mixed_float16_uses_loss_scaling_and_skips_overflowing_steps():
