@@ -131,3 +131,25 @@ def pair_discriminator(input_shape, vector_dim, size="small", name="discriminato
     x = layers.Dense(_spec(size)["hidden"], activation="relu")(x)
     logit = layers.Dense(1, dtype="float32", name="logit")(x)
     return keras.Model([trunk.input, vector], logit, name=name)
+
+
+def projection_discriminator(input_dim, num_classes, size="small", name="discriminator"):
+    """D on (vector, label vector) pairs -> one logit, by projection (Miyato &
+    Koyama, ICLR 2018): D(z, y) = w . phi(z) + y^T V phi(z).
+
+    The inner product makes "does label y belong to z" a linear read-out of
+    phi(z); a plain MLP on concat(z, y) has to discover the z-y interaction
+    itself, and in practice learns only whether y looks one-hot."""
+    spec = _spec(size)
+    vector = keras.Input((input_dim,), name="vector")
+    labels = keras.Input((num_classes,), name="labels")
+    # Codes have whatever scale the encoder drifts to; normalising them keeps
+    # D's first layer well conditioned while the encoder trains.
+    phi = layers.LayerNormalization()(vector)
+    phi = layers.Dense(spec["hidden"], activation="relu")(phi)
+    phi = layers.Dense(spec["hidden"], activation="relu")(phi)
+    unconditional = layers.Dense(1, dtype="float32")(phi)
+    embedded = layers.Dense(spec["hidden"], use_bias=False, name="label_embedding")(labels)
+    projection = layers.Dot(axes=-1, dtype="float32")([embedded, phi])
+    logit = layers.Add(dtype="float32", name="logit")([unconditional, projection])
+    return keras.Model([vector, labels], logit, name=name)

@@ -45,6 +45,7 @@ PAPER = {
 class ReproduceConfig:
     dataset: str = "digits"
     quick: bool = False
+    models: tuple | None = None
     epochs: int | None = None
     batch_size: int = 64
     max_samples: int = 2000
@@ -59,6 +60,10 @@ class ReproduceConfig:
             self.epochs = {"digits": 30}.get(self.dataset, 5) if not self.quick else 2
         if self.epochs < 1:
             raise ValueError(f"--epochs must be >= 1; received {self.epochs}")
+        if self.models is not None:
+            self.models = tuple(self.models)
+            for name in self.models:
+                check_choice(name, "--models", MODELS)
 
 
 def run(config: ReproduceConfig) -> dict:
@@ -67,7 +72,7 @@ def run(config: ReproduceConfig) -> dict:
     x_test, y_test = datasets.load_arrays(config.dataset, "test", config.data_dir)
     rows = []
     start_all = time.perf_counter()
-    names = QUICK_MODELS if config.quick else MODELS
+    names = config.models or (QUICK_MODELS if config.quick else MODELS)
     for i, name in enumerate(names, 1):
         log.info("[%d/%d] %s on %s, %d epochs", i, len(names), name, config.dataset, config.epochs)
         train_config = TrainConfig(model=name, dataset=config.dataset, epochs=config.epochs,
@@ -116,6 +121,7 @@ def format_table(payload) -> str:
 def add_arguments(parser):
     parser.add_argument("--dataset", default="digits", help="digits (offline), mnist, fashion_mnist, ...")
     parser.add_argument("--quick", action="store_true", help="five models, two epochs")
+    parser.add_argument("--models", default=None, help="comma-separated subset of the table's models (default: all)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs per model (default: 30 digits, 5 else)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--max-samples", type=int, default=2000)
@@ -123,5 +129,6 @@ def add_arguments(parser):
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--output-dir", default="runs/reproduce")
     parser.set_defaults(run=lambda a: run(ReproduceConfig(
-        dataset=a.dataset, quick=a.quick, epochs=a.epochs, batch_size=a.batch_size, max_samples=a.max_samples,
-        size=a.size, data_dir=a.data_dir, output_dir=a.output_dir)) and 0)
+        dataset=a.dataset, quick=a.quick, models=a.models.split(",") if a.models else None, epochs=a.epochs,
+        batch_size=a.batch_size, max_samples=a.max_samples, size=a.size, data_dir=a.data_dir,
+        output_dir=a.output_dir)) and 0)

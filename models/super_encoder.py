@@ -29,7 +29,9 @@ Choices where the paper leaves freedom:
   under L1, leave the separator learning far slower than the decoder.
 * SE(nc)'s D is matching-aware (GAN-CLS, Reed et al. 2016): pairs (z, a
   wrong label) are fakes too, so D must learn which label belongs to a code,
-  not only that real labels are one-hot.
+  not only that real labels are one-hot. It is a projection discriminator
+  (`networks.projection_discriminator`): with a plain MLP on concat(z, y)
+  its implied classifier argmax_y D(z, y) stayed at chance on MNIST.
 * The phases of SE(nc) alternate within one step: D first, then p, s, q.
 """
 
@@ -85,7 +87,7 @@ class SuperEncoder(GameModel):
             "decoder": decoder or networks.decoder(latent_dim, input_shape, size),
         }
         if game == "nc":
-            players["discriminator"] = discriminator or networks.vector_discriminator(latent_dim + num_classes, size)
+            players["discriminator"] = discriminator or networks.projection_discriminator(latent_dim, num_classes, size)
             terms = ("loss", "discriminator_loss", "adversarial_loss", "reconstruction_loss", "accuracy")
         else:
             terms = ("loss", "label_loss", "reconstruction_loss", "accuracy")
@@ -137,7 +139,7 @@ class SuperEncoder(GameModel):
 
     def _pair_logits(self, z, labels, training):
         """D's logit for (code, label) pairs; the code is a fixed condition."""
-        return self.discriminator(ops.concatenate([ops.stop_gradient(z), labels], axis=-1), training=training)
+        return self.discriminator([ops.stop_gradient(z), labels], training=training)
 
     def _discriminator(self, x, y, training):
         z, probs, onehot, labelled, _, _ = self._forward(x, y, training)
