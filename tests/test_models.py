@@ -102,6 +102,20 @@ def test_networks_handle_any_image_shape(image_shape, size):
     assert float(keras.ops.min(out)) >= 0.0 and float(keras.ops.max(out)) <= 1.0
 
 
+def test_projection_discriminator_is_linear_in_the_label_by_a_projection():
+    from models import networks
+
+    d = networks.projection_discriminator(5, 3, "small")
+    rng = np.random.default_rng(0)
+    z, y = rng.normal(size=(4, 5)).astype("float32"), rng.dirichlet(np.ones(3), size=4).astype("float32")
+    eye = np.eye(3, dtype="float32")
+    per_class = np.stack([np.asarray(d([z, np.tile(eye[k], (4, 1))]))[:, 0] for k in range(3)], -1)
+    base = np.asarray(d([z, np.zeros_like(y)]))[:, 0]  # y = 0: the unconditional term alone
+    # D(z, y) = w.phi(z) + y^T V phi(z): affine in y, so it is the y-weighted sum of the one-hot scores
+    expected = base + np.sum(y * (per_class - base[:, None]), axis=-1)
+    np.testing.assert_allclose(np.asarray(d([z, y]))[:, 0], expected, rtol=1e-5, atol=1e-5)
+
+
 def test_strict_cooperation_is_twice_the_larger_batch_loss():
     keras.utils.set_random_seed(0)
     x, y = toy_data(16)
