@@ -7,7 +7,8 @@
 Every model trains with `model.fit(images_in_0_1, integer_labels)`, exposes
 `encode(x)` (the latent code scored for separability) and is a registered,
 serializable `keras.Model`. The `keraslosses` command line lives in
-`models.cli`.
+`models.cli`. Trained MNIST and Fashion-MNIST Autonets load by name:
+`models.load_pretrained("ac_co_v1_mse_mnist")` (see `models.pretrained`).
 """
 
 from models.adversarial import AdversarialAutoencoder
@@ -15,9 +16,11 @@ from models.auto_classifier import AutoClassifier
 from models.autoencoders import Autoencoder
 from models.base import GameModel, mask_labels
 from models.cnn import IndependentCNN
+from models.pretrained import list_pretrained, load_pretrained
 from models.registry import create, list_models
 from models.super_encoder import SuperEncoder
 from models.variational import VariationalAutoencoder
 
 __all__ = ["AdversarialAutoencoder", "AutoClassifier", "Autoencoder", "GameModel", "IndependentCNN", "SuperEncoder",
-           "VariationalAutoencoder", "create", "list_models", "mask_labels"]
+           "VariationalAutoencoder", "create", "list_models", "list_pretrained", "load_pretrained",
+           "mask_labels"]

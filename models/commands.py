@@ -134,8 +134,11 @@ def train(config: TrainConfig):
 # --------------------------------------------------------------------------
 @dataclasses.dataclass
 class EvaluateConfig:
+    """`model` is a `.keras` path or a pretrained name (`keraslosses pretrained
+    list`); `dataset` defaults to the pretrained model's, else digits."""
+
     model: str
-    dataset: str = "digits"
+    dataset: str | None = None
     data_dir: str | None = None
     output_dir: str = "runs/evaluate"
     max_samples: int | None = 2000
@@ -143,9 +146,19 @@ class EvaluateConfig:
     separability: bool = False
 
     def __post_init__(self):
-        _check_dataset(self.dataset)
+        from models import pretrained
+
         if not Path(self.model).is_file():
-            raise ValueError(f"--model {self.model!r}: no such .keras file")
+            if not self.model.endswith(".keras") and os.sep not in self.model:
+                self.dataset = self.dataset or pretrained.entry(self.model)["dataset"]  # unknown: close matches
+            else:
+                raise ValueError(f"--model {self.model!r}: no such .keras file")
+        self.dataset = self.dataset or "digits"
+        _check_dataset(self.dataset)
+
+    @property
+    def name(self):
+        return Path(self.model).stem
 
 
 def load_model(path):
@@ -190,9 +203,14 @@ def score(model, x, y, separability=False, max_samples=None, seed=0, output_dir=
 def evaluate(config: EvaluateConfig):
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    model = load_model(config.model)
+    if Path(config.model).is_file():
+        model = load_model(config.model)
+    else:
+        from models.pretrained import load_pretrained
+
+        model = load_pretrained(config.model)
     x, y = datasets.load_arrays(config.dataset, "test", config.data_dir)
-    result = score(model, x, y, config.separability, config.max_samples, config.seed, out, Path(config.model).stem)
+    result = score(model, x, y, config.separability, config.max_samples, config.seed, out, config.name)
     payload = {"config": dataclasses.asdict(config), **result}
     _write_json(out / ("tsne.json" if config.separability else "evaluate.json"), payload)
     log.info("%s", json.dumps({k: v for k, v in result.items()}, default=float)[:2000])
@@ -223,8 +241,9 @@ def add_train_arguments(parser):
 
 
 def add_evaluate_arguments(parser, separability=False):
-    parser.add_argument("--model", required=True, help="path of a .keras file saved by `keraslosses train`")
-    parser.add_argument("--dataset", default="digits")
+    parser.add_argument("--model", required=True,
+                        help="a .keras file saved by `keraslosses train`, or a pretrained name")
+    parser.add_argument("--dataset", default=None, help="default: the pretrained model's dataset, else digits")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--max-samples", type=int, default=2000, help="codes embedded by t-SNE (stratified subset)")
     parser.add_argument("--seed", type=int, default=0)

@@ -20,8 +20,8 @@ def keraslosses_command():
     return [path]
 
 
-def run(*args, timeout=300):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+def run(*args, timeout=300, env=None):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     return subprocess.run([*keraslosses_command(), *args], capture_output=True, text=True, env=env,
                           timeout=timeout, cwd=ROOT)
 
@@ -90,6 +90,7 @@ def test_bad_names_and_paths_are_one_line_errors(tmp_path):
         (("train", "--model", "cnn", "--dataset", "imagenet21k"), "--dataset` must be one of"),
         (("train", "--model", "cnn", "--precision", "fp8"), "--precision` must be one of"),
         (("evaluate", "--model", str(tmp_path / "missing.keras")), "no such .keras file"),
+        (("reproduce", "--models", "se_co,se_cooperative"), "--models` must be one of"),
     ]:
         proc = run(*args, "--output-dir", str(tmp_path), timeout=120)
         assert proc.returncode == 2, (args, proc.stderr[-2000:])
@@ -119,3 +120,31 @@ def test_a_killed_training_run_resumes_where_it_was(tmp_path):
     # it continued from the backup instead of restarting: fewer epochs ran
     assert 0 < len(history["loss"]) < 12
     assert json.loads((tmp_path / "train.json").read_text())["epochs_run"] == len(history["loss"])
+
+
+def test_pretrained_list_download_and_evaluate_by_name(tmp_path):
+    from models import datasets, pretrained
+
+    manifest = pretrained.manifest()
+    proc = run("pretrained", "list", timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    listed = [line.split()[0] for line in proc.stdout.strip().splitlines()[1:]]
+    assert listed == sorted(manifest)
+    name = "cnn_mnist"
+    proc = run("pretrained", "download", name, "--cache-dir", str(tmp_path / "cache"), timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().splitlines()[-1] == str(ROOT / "saved_models" / manifest[name]["file"])
+    data = os.environ.get(datasets.ENV_DATA_DIR) or str(ROOT.parent / "shared" / "datasets")
+    proc = run("evaluate", "--model", name, "--data-dir", data, "--output-dir", str(tmp_path / "eval"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((tmp_path / "eval" / "evaluate.json").read_text())
+    assert result["config"]["dataset"] == "mnist"  # the pretrained model's dataset by default
+    assert abs(result["classification"]["accuracy"] - manifest[name]["metrics"]["accuracy"]) <= 1e-4
+    proc = run("evaluate", "--model", "cnn_mnst", timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "unknown pretrained model 'cnn_mnst'. Did you mean cnn_mnist" in proc.stderr
+    proc = run("pretrained", "download", "cnn_mnist", "--base-url", "http://127.0.0.1:9/", timeout=60,
+               env={pretrained.ENV_SAVED_MODELS: str(tmp_path / "none"), "KERAS_HOME": str(tmp_path / "k")})
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(
+        "keraslosses pretrained: error: could not download 'cnn_mnist' from http://127.0.0.1:9/cnn_mnist.keras")

@@ -1,0 +1,198 @@
+"""The pretrained zoo: the manifest, the shipped files, and the hash-checked
+lookup (local folder -> Keras cache -> download), against a real HTTP server
+on 127.0.0.1."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import shutil
+import socket
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models import datasets, pretrained
+
+ROOT = Path(__file__).resolve().parents[1]
+SAVED = ROOT / "saved_models"
+DATA = Path(os.environ.get(datasets.ENV_DATA_DIR) or ROOT.parent / "shared" / "datasets")
+MANIFEST = json.loads((SAVED / "manifest.json").read_text())["models"]
+REQUIRED = [f"{model}_{dataset}" for dataset in ("mnist", "fashion_mnist")
+            for model in ("ac_co_v1_mse", "ac_co_v2_mse", "ac_nc_v1_mse", "ac_nc_v2_mse", "se_co", "se_nc", "cnn")]
+SMALLEST = min(MANIFEST, key=lambda name: MANIFEST[name]["bytes"])
+
+
+# --------------------------------------------------------------------------
+# What ships
+# --------------------------------------------------------------------------
+def test_the_manifest_lists_every_required_model_and_stays_small():
+    assert set(REQUIRED) <= set(MANIFEST)
+    assert pretrained.list_pretrained() == sorted(MANIFEST)
+    assert sum(e["bytes"] for e in MANIFEST.values()) < 60e6
+    for name, e in MANIFEST.items():
+        assert name == f"{e['model']}_{e['dataset']}" and e["file"] == f"{name}.keras"
+        assert {"accuracy", "separability_knn"} <= set(e["metrics"]) and e["training"]["command"].startswith(
+            f"keraslosses train --model {e['model']} --dataset {e['dataset']}")
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST))
+def test_shipped_file_matches_its_size_and_sha256(name):
+    e = MANIFEST[name]
+    path = SAVED / e["file"]
+    assert path.stat().st_size == e["bytes"]
+    assert pretrained.sha256(path) == e["sha256"]
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST))
+def test_shipped_model_reproduces_its_manifest_metrics(name, monkeypatch):
+    """Accuracy and reconstruction error recomputed on the real test split
+    equal the manifest's to 1e-4 (separability, a t-SNE, is not recomputed
+    here: the slow test below checks one)."""
+    assert (DATA / "mnist").is_dir(), f"the canonical dataset files are expected in {DATA}"
+    monkeypatch.delenv(pretrained.ENV_SAVED_MODELS, raising=False)
+    model = pretrained.load_pretrained(name)
+    e = MANIFEST[name]
+    assert type(model).__name__ == e["class"] and model.config["num_classes"] == 10
+    measured = pretrained.measure(model, e["dataset"], DATA)
+    assert set(measured) == set(e["metrics"]) - {"separability_knn", "linear_probe", "silhouette"}
+    for key, value in measured.items():
+        assert value == pytest.approx(e["metrics"][key], abs=1e-4), key
+
+
+@pytest.mark.slow
+def test_a_shipped_model_reproduces_its_separability():
+    name = "se_co_mnist"
+    measured = pretrained.measure(pretrained.load_pretrained(name), "mnist", DATA, separability=True)
+    for key in ("separability_knn", "linear_probe", "silhouette"):
+        assert measured[key] == pytest.approx(MANIFEST[name]["metrics"][key], abs=1e-3), key
+
+
+# --------------------------------------------------------------------------
+# Lookup and download
+# --------------------------------------------------------------------------
+class _Server:
+    """`http.server` on 127.0.0.1 serving a folder, counting GET requests."""
+
+    def __init__(self, folder):
+        self.requests = []
+        server = self
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                server.requests.append(self.path)
+                super().do_GET()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler,
+                                                                                         directory=str(folder)))
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    """A copy of saved_models/ behind a local server; the local-folder lookup
+    points at an empty folder, so files come from the cache or the server."""
+    served = tmp_path / "served"
+    shutil.copytree(SAVED, served)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv(pretrained.ENV_SAVED_MODELS, str(empty))
+    monkeypatch.delenv(pretrained.ENV_MODELS_URL, raising=False)
+    srv = _Server(served)
+    srv.folder = served
+    yield srv
+    srv.close()
+
+
+def _flip_a_byte(path):
+    data = bytearray(Path(path).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    Path(path).write_bytes(bytes(data))
+
+
+def test_first_load_downloads_and_caches_second_uses_the_cache(server, tmp_path):
+    cache = tmp_path / "cache"
+    model = pretrained.load_pretrained(SMALLEST, cache_dir=cache, base_url=server.url)
+    assert server.requests == [f"/{MANIFEST[SMALLEST]['file']}"]
+    cached = cache / "models" / MANIFEST[SMALLEST]["file"]
+    assert pretrained.sha256(cached) == MANIFEST[SMALLEST]["sha256"]
+    again = pretrained.load_pretrained(SMALLEST, cache_dir=cache, base_url=server.url)
+    assert len(server.requests) == 1  # no second request
+    x = np.random.default_rng(0).random((4, *model.config["input_shape"]), dtype=np.float32)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), again.predict(x, verbose=0))
+
+
+def test_the_environment_variable_gives_the_download_location(server, tmp_path, monkeypatch):
+    monkeypatch.setenv(pretrained.ENV_MODELS_URL, server.url)
+    path = pretrained.fetch(SMALLEST, cache_dir=tmp_path / "cache")
+    assert server.requests == [f"/{MANIFEST[SMALLEST]['file']}"] and path.is_file()
+
+
+def test_a_tampered_download_is_refused_and_not_kept(server, tmp_path):
+    e = MANIFEST[SMALLEST]
+    _flip_a_byte(server.folder / e["file"])
+    cache = tmp_path / "cache"
+    with pytest.raises(pretrained.PretrainedFileError) as err:
+        pretrained.load_pretrained(SMALLEST, cache_dir=cache, base_url=server.url)
+    message = str(err.value)
+    assert e["file"] in message and e["sha256"] in message
+    assert pretrained.sha256(server.folder / e["file"]) in message  # the actual hash
+    assert not (cache / "models" / e["file"]).exists()
+
+
+def test_a_corrupt_cached_copy_is_refused_and_deleted(server, tmp_path):
+    cache = tmp_path / "cache"
+    path = pretrained.fetch(SMALLEST, cache_dir=cache, base_url=server.url)
+    _flip_a_byte(path)
+    with pytest.raises(pretrained.PretrainedFileError, match="does not match the manifest.*deleted"):
+        pretrained.load_pretrained(SMALLEST, cache_dir=cache, base_url=server.url)
+    assert not path.exists() and len(server.requests) == 1
+    pretrained.fetch(SMALLEST, cache_dir=cache, base_url=server.url)  # the next call downloads a good copy
+    assert len(server.requests) == 2
+
+
+def test_a_bad_local_file_is_refused_but_left_in_place(tmp_path, monkeypatch):
+    local = tmp_path / "local"
+    local.mkdir()
+    e = MANIFEST[SMALLEST]
+    shutil.copy(SAVED / e["file"], local / e["file"])
+    _flip_a_byte(local / e["file"])
+    monkeypatch.setenv(pretrained.ENV_SAVED_MODELS, str(local))
+    with pytest.raises(pretrained.PretrainedFileError, match=e["sha256"]):
+        pretrained.load_pretrained(SMALLEST, cache_dir=tmp_path / "cache")
+    assert (local / e["file"]).exists()
+
+
+def test_a_missing_server_file_is_a_clear_error(server, tmp_path):
+    (server.folder / MANIFEST[SMALLEST]["file"]).unlink()
+    with pytest.raises(pretrained.PretrainedFileError, match=r"could not download .*404"):
+        pretrained.fetch(SMALLEST, cache_dir=tmp_path / "cache", base_url=server.url)
+    assert not (tmp_path / "cache" / "models" / MANIFEST[SMALLEST]["file"]).exists()
+
+
+def test_a_refused_connection_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv(pretrained.ENV_SAVED_MODELS, str(tmp_path))
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/"
+    with pytest.raises(pretrained.PretrainedFileError, match=f"could not download '{SMALLEST}' from {url}"):
+        pretrained.fetch(SMALLEST, cache_dir=tmp_path / "cache", base_url=url)
+
+
+def test_unknown_names_list_close_matches():
+    with pytest.raises(ValueError, match=r"unknown pretrained model 'ac_co_v1_mse_mnst'\. Did you mean "
+                                         r"ac_co_v1_mse_mnist"):
+        pretrained.load_pretrained("ac_co_v1_mse_mnst")
