@@ -131,11 +131,13 @@ def test_pretrained_list_download_and_evaluate_by_name(tmp_path):
     listed = [line.split()[0] for line in proc.stdout.strip().splitlines()[1:]]
     assert listed == sorted(manifest)
     name = "cnn_mnist"
-    proc = run("pretrained", "download", name, "--cache-dir", str(tmp_path / "cache"), timeout=120)
+    # The console script runs the installed package, which finds no checkout: point it at this one's files.
+    local = {pretrained.ENV_SAVED_MODELS: str(ROOT / "saved_models")}
+    proc = run("pretrained", "download", name, "--cache-dir", str(tmp_path / "cache"), timeout=120, env=local)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip().splitlines()[-1] == str(ROOT / "saved_models" / manifest[name]["file"])
     data = os.environ.get(datasets.ENV_DATA_DIR) or str(ROOT.parent / "shared" / "datasets")
-    proc = run("evaluate", "--model", name, "--data-dir", data, "--output-dir", str(tmp_path / "eval"))
+    proc = run("evaluate", "--model", name, "--data-dir", data, "--output-dir", str(tmp_path / "eval"), env=local)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads((tmp_path / "eval" / "evaluate.json").read_text())
     assert result["config"]["dataset"] == "mnist"  # the pretrained model's dataset by default
