@@ -88,9 +88,8 @@ def verify(path, expected: dict, delete: bool = False) -> Path:
     delete the file when `delete` (a cached copy) and raise
     `PretrainedFileError` naming the file and both hashes."""
     path = Path(path)
-    actual = sha256(path)
-    if actual != expected["sha256"] or path.stat().st_size != expected["bytes"]:
-        size = path.stat().st_size
+    actual, size = sha256(path), path.stat().st_size
+    if actual != expected["sha256"] or size != expected["bytes"]:
         if delete:
             path.unlink()
         raise PretrainedFileError(
@@ -160,11 +159,9 @@ def load_pretrained(name: str, *, cache_dir=None, base_url=None):
         The trained `keras.Model` (a `models.GameModel`), loaded with
         `safe_mode=True` after its SHA-256 matched the manifest.
     """
-    import keras
+    from models.commands import load_model
 
-    import models  # noqa: F401  (registers the model classes)
-
-    return keras.saving.load_model(fetch(name, cache_dir=cache_dir, base_url=base_url), safe_mode=True)
+    return load_model(fetch(name, cache_dir=cache_dir, base_url=base_url))
 
 
 # --------------------------------------------------------------------------
@@ -206,8 +203,6 @@ def publish(run_dir, name: str, dataset: str, *, data_dir=None, saved_models="sa
     `saved_models/`: an optimizer-free `<name>.keras`, and its manifest entry
     (constructor arguments, size, SHA-256, test metrics, training settings,
     and an optional note for users, e.g. a known weakness)."""
-    import keras
-
     import keraslosses
     from models.commands import load_model
 
@@ -216,8 +211,7 @@ def publish(run_dir, name: str, dataset: str, *, data_dir=None, saved_models="sa
     model = inference_copy(load_model(run_dir / "model.keras"))
     path = folder / f"{name}.keras"
     model.save(path)
-    reloaded = keras.saving.load_model(path, safe_mode=True)
-    metrics = measure(reloaded, dataset, data_dir, separability=True, max_samples=max_samples)
+    metrics = measure(load_model(path), dataset, data_dir, separability=True, max_samples=max_samples)
     cfg = trained["config"]
     command = (f"keraslosses train --model {cfg['model']} --dataset {cfg['dataset']} --epochs {cfg['epochs']} "
                f"--batch-size {cfg['batch_size']} --learning-rate {cfg['learning_rate']} --precision "
