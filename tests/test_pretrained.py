@@ -196,3 +196,23 @@ def test_unknown_names_list_close_matches():
     with pytest.raises(ValueError, match=r"unknown pretrained model 'ac_co_v1_mse_mnst'\. Did you mean "
                                          r"ac_co_v1_mse_mnist"):
         pretrained.load_pretrained("ac_co_v1_mse_mnst")
+
+
+def test_publish_adds_an_optimizer_free_file_and_its_entry(tmp_path):
+    from models.commands import TrainConfig, train
+
+    run_dir = tmp_path / "run"
+    train(TrainConfig(model="cnn", dataset="digits", epochs=1, output_dir=str(run_dir), verbose=0))
+    folder = tmp_path / "zoo"
+    folder.mkdir()
+    e = pretrained.publish(run_dir, "cnn_digits", "digits", saved_models=folder, max_samples=200, note="a test")
+    path = folder / "cnn_digits.keras"
+    assert e["bytes"] == path.stat().st_size and e["sha256"] == pretrained.sha256(path)
+    assert path.stat().st_size < (run_dir / "model.keras").stat().st_size / 2  # no Adam moments
+    assert json.loads((folder / "manifest.json").read_text())["models"] == {"cnn_digits": json.loads(json.dumps(e))}
+    assert e["training"]["command"].startswith("keraslosses train --model cnn --dataset digits --epochs 1 ")
+    assert e["note"] == "a test" and e["arguments"]["num_classes"] == 10
+    from models.commands import load_model
+
+    measured = pretrained.measure(load_model(path), "digits")
+    assert measured["accuracy"] == e["metrics"]["accuracy"]
