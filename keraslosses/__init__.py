@@ -29,11 +29,13 @@ from keraslosses.games import (
     AdjustedCooperativeLoss,
     DiscriminatorLoss,
     GeneratorLoss,
+    MatchingDiscriminatorLoss,
     StrictCooperativeLoss,
     adjusted_cooperative,
     cooperative_terms,
     discriminator_loss,
     generator_loss,
+    matching_discriminator_loss,
     strict_cooperative,
 )
 from keraslosses.information import (

@@ -17,7 +17,9 @@ per-sample strict loss. Both combinations are positively homogeneous, so the
 `tf.distribute` per-replica scaling of the two terms carries through.
 
 The adversarial losses are the minimax GAN losses of Goodfellow et al.
-(2014) on discriminator outputs (logits by default).
+(2014) on discriminator outputs (logits by default), and the matching-aware
+discriminator loss of GAN-CLS (Reed et al. 2016) that the non-cooperative
+Autonets' conditional discriminators learn with.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from keraslosses._utils import (
     binary_log_probs,
     check_choice,
     check_same_shape,
+    check_scalar_range,
     constant,
     floats,
     reduce_all_but_batch,
@@ -264,6 +267,57 @@ def generator_loss(fake_output, from_logits=True, non_saturating=True):
     return ops.mean(-log_d if non_saturating else log_one_minus_d, axis=-1)
 
 
+def matching_discriminator_loss(real_output, fake_output, mismatched_output, from_logits=True, mismatch_weight=0.5):
+    """The matching-aware discriminator loss of GAN-CLS (Reed et al. 2016), per sample.
+
+    .. math:: \\ell_D = -\\log D(x, y) - (1 - w)\\log(1 - D(x, \\hat y)) - w \\log(1 - D(x, \\bar y))
+
+    A conditional discriminator D judges (input, label) pairs: real pairs
+    carry the true label y, fake pairs the model's prediction y-hat, and
+    mismatched pairs a wrong but real-looking label y-bar (weight w). The
+    mismatched pairs make D learn *which* label belongs to an input, not only
+    whether a label looks real; without them a label-producing player
+    collapses to confident but arbitrary classes. With w = 1/2 (default) this
+    is ½[discriminator_loss(real, fake) + discriminator_loss(real, mismatched)];
+    w = 0 is `discriminator_loss(real, fake)`.
+
+    Args:
+        real_output: D's outputs on (input, true label) pairs, shape (B, ..., 1).
+        fake_output: D's outputs on (input, predicted label) pairs, same shape.
+        mismatched_output: D's outputs on (input, wrong label) pairs, same shape.
+        from_logits: whether the outputs are logits (else probabilities).
+        mismatch_weight: w in [0, 1], the share of the fake term given to the
+            mismatched pairs.
+
+    Returns:
+        Per-sample losses, shape (B, ...) (mean over the last axis).
+
+    Example:
+        >>> round(float(matching_discriminator_loss([[0.0]], [[0.0]], [[0.0]])[0]), 6)  # 2 log 2
+        1.386294
+
+    Reference: S. Reed et al., "Generative Adversarial Text to Image
+    Synthesis", ICML 2016 (GAN-CLS).
+    """
+    check_scalar_range(mismatch_weight, "mismatch_weight", 0.0, 1.0)
+    real_output, fake_output, mismatched_output = floats(real_output, fake_output, mismatched_output)
+    check_same_shape(real_output, fake_output, "real_output", "fake_output")
+    check_same_shape(real_output, mismatched_output, "real_output", "mismatched_output")
+    log_d_real, _ = binary_log_probs(real_output, from_logits)
+    _, log_not_fake = binary_log_probs(fake_output, from_logits)
+    _, log_not_mismatched = binary_log_probs(mismatched_output, from_logits)
+    w = constant(mismatch_weight, log_d_real.dtype)
+    return -ops.mean(log_d_real + (1 - w) * log_not_fake + w * log_not_mismatched, axis=-1)
+
+
+def _matching_discriminator_loss(y_true, y_pred, **kwargs):
+    (y_pred,) = floats(y_pred)
+    if len(y_pred.shape) < 2 or y_pred.shape[1] != 2:
+        raise ValueError("`y_pred` must stack the fake and mismatched outputs on axis 1, shape (B, 2, ...); "
+                         f"received shape {tuple(y_pred.shape)}.")
+    return matching_discriminator_loss(y_true, y_pred[:, 0], y_pred[:, 1], **kwargs)
+
+
 def _generator_loss(y_true, y_pred, **kwargs):
     return generator_loss(y_pred, **kwargs)
 
@@ -298,3 +352,21 @@ class GeneratorLoss(LossFunctionWrapper):
                  name="generator_loss", dtype=None):
         super().__init__(_generator_loss, reduction=reduction, name=name, dtype=dtype,
                          from_logits=from_logits, non_saturating=non_saturating)
+
+
+@register
+class MatchingDiscriminatorLoss(LossFunctionWrapper):
+    """The matching-aware discriminator loss of GAN-CLS: call it as
+    `loss(real_output, stack([fake_output, mismatched_output], axis=1))`;
+    see `matching_discriminator_loss`.
+
+    Example:
+        >>> round(float(MatchingDiscriminatorLoss()([[0.0]], [[[0.0], [0.0]]])), 4)  # 2 log 2
+        1.3863
+    """
+
+    def __init__(self, from_logits=True, mismatch_weight=0.5, reduction="sum_over_batch_size",
+                 name="matching_discriminator_loss", dtype=None):
+        check_scalar_range(mismatch_weight, "mismatch_weight", 0.0, 1.0)
+        super().__init__(_matching_discriminator_loss, reduction=reduction, name=name, dtype=dtype,
+                         from_logits=from_logits, mismatch_weight=mismatch_weight)

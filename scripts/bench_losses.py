@@ -1,8 +1,12 @@
-"""Thin wrapper: the loss benchmark suite (`keraslosses.benchmark.main`)."""
+"""Thin wrapper: the loss benchmark (`benchmarks.suite.losses.main`), run
+from a source checkout."""
 
 import sys
+from pathlib import Path
 
-from keraslosses.benchmark import main
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.suite.losses import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -1,8 +1,12 @@
-"""Thin wrapper: the training benchmark (`models.benchmark.main`)."""
+"""Thin wrapper: the training benchmark (`benchmarks.suite.training.main`),
+run from a source checkout."""
 
 import sys
+from pathlib import Path
 
-from models.benchmark import main
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.suite.training import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -14,6 +14,7 @@ import keras
 import numpy as np
 
 import keraslosses as kl
+from keraslosses.games import _matching_discriminator_loss
 from keraslosses.metric import _triplet_loss_from_stacked
 from keraslosses.probabilistic import _gaussian_kl_loss
 from tests import reference as ref
@@ -301,6 +302,12 @@ CASES = [
          ref.discriminator, twin=_discriminator_twin,
          special=((np.array([[BIG], [-BIG]]), np.array([[-BIG], [BIG]])),),
          bad=((np.zeros((2, 1)), np.zeros((3, 1)), {}, "real_output"),)),
+    Case("matching_discriminator", kl.MatchingDiscriminatorLoss, {"from_logits": True, "mismatch_weight": 0.3},
+         _matching_discriminator_loss,
+         lambda rng, b=B: (rng.normal(size=(b, 1)) * 3, rng.normal(size=(b, 2, 1)) * 3), ref.matching_discriminator,
+         special=((np.array([[BIG], [-BIG]]), np.array([[[-BIG], [BIG]], [[BIG], [-BIG]]])),),
+         bad=((np.zeros((2, 1)), np.zeros((2, 3, 1)), {}, "y_pred"),
+              (np.zeros((2, 1)), np.zeros((2, 2, 1)), {"mismatch_weight": 1.5}, "mismatch_weight"))),
     Case("generator_non_saturating", kl.GeneratorLoss, {"from_logits": True, "non_saturating": True},
          lambda t, p, **kw: kl.generator_loss(p, **kw), gan_pair(), ref.generator, twin=_generator_twin,
          special=((np.zeros((2, 1)), np.array([[-BIG], [BIG]])),)),

@@ -243,6 +243,14 @@ def discriminator(real, fake, from_logits=True):
     return -(lr + lq).mean(-1)
 
 
+def matching_discriminator(real, stacked, from_logits=True, mismatch_weight=0.5):
+    stacked = _f(stacked)
+    lr, _ = _binary_logs(real, from_logits)
+    _, lf = _binary_logs(stacked[:, 0], from_logits)
+    _, lm = _binary_logs(stacked[:, 1], from_logits)
+    return -(lr + (1 - mismatch_weight) * lf + mismatch_weight * lm).mean(-1)
+
+
 def generator(t, fake, from_logits=True, non_saturating=True):
     lp, lq = _binary_logs(fake, from_logits)
     return (-lp if non_saturating else lq).mean(-1)
@@ -357,3 +365,37 @@ def nt_xent(t, p, temperature=0.5):
         denominator = sum(math.exp(z[i] @ z[k] / temperature) for k in range(n2) if k != i)
         out[i] = -math.log(math.exp(z[i] @ z[j] / temperature) / denominator)
     return out
+
+
+# the O(B^3) semi-hard triplet formulation (the loss benchmark's baseline) ------------------
+def cubic_semi_hard(labels, embeddings, margin=1.0):
+    """Semi-hard triplet loss in the formulation of tensorflow-addons'
+    `triplet_semihard_loss` (Euclidean distances), reimplemented for the
+    comparison: the distance matrix is tiled to B^2 x B so that every
+    (anchor, positive, negative) is compared at once. O(B^3) memory."""
+    import tensorflow as tf
+
+    from keraslosses.metric import pairwise_distances
+
+    d = pairwise_distances(embeddings, squared=False)
+    b = tf.shape(labels)[0]
+    labels = tf.reshape(labels, [-1, 1])
+    adjacency = tf.equal(labels, tf.transpose(labels))
+    adjacency_not = tf.logical_not(adjacency)
+    d_tile = tf.tile(d, [b, 1])  # row a * B + p holds d[a', :] for every anchor-positive pair
+    # For pair (a, p): negatives n of a with d[a, n] > d[a, p].
+    farther = tf.logical_and(tf.tile(adjacency_not, [b, 1]), d_tile > tf.reshape(tf.transpose(d), [-1, 1]))
+    farther_f = tf.cast(farther, d.dtype)
+    row_max = tf.reduce_max(d_tile, axis=1, keepdims=True)
+    outside = tf.reduce_min((d_tile - row_max) * farther_f, axis=1, keepdims=True) + row_max
+    outside = tf.transpose(tf.reshape(outside, [b, b]))
+    has_outside = tf.transpose(tf.reshape(tf.reduce_any(farther, axis=1), [b, b]))
+    neg_mask = tf.cast(adjacency_not, d.dtype)
+    row_min = tf.reduce_min(d, axis=1, keepdims=True)
+    inside = tf.reduce_max((d - row_min) * neg_mask, axis=1, keepdims=True) + row_min
+    inside = tf.tile(inside, [1, b])
+    semi_hard = tf.where(has_outside, outside, inside)
+    loss_mat = margin + d - semi_hard
+    positives = tf.cast(adjacency, d.dtype) - tf.linalg.diag(tf.ones([b], d.dtype))
+    num_positives = tf.reduce_sum(positives)
+    return tf.math.divide_no_nan(tf.reduce_sum(tf.maximum(loss_mat * positives, 0.0)), num_positives)

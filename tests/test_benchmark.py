@@ -1,4 +1,4 @@
-"""The benchmark's reference formulation is right, and the script runs."""
+"""The benchmarks' reference formulation is right, and the scripts run."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import pytest
 import tensorflow as tf
 
 import keraslosses as kl
-from keraslosses.benchmark import cubic_semi_hard, format_table
+from benchmarks.suite.losses import format_table
 from tests import reference as ref
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
+from tests.reference import cubic_semi_hard
 
 
 def tfa_semantics(labels, emb, margin):
@@ -65,18 +65,28 @@ def test_table_format():
     assert "| 8 | 1.0 | not run | - | 3 | not run |" in table
 
 
-def test_script_wrapper_has_help():
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.run([sys.executable, "scripts/bench_losses.py", "--help"], capture_output=True, text=True,
-                          cwd=ROOT, env=env, timeout=120)
-    assert proc.returncode == 0 and "--quick" in proc.stdout
+@pytest.mark.parametrize("script", ["bench_losses.py", "bench_training.py"])
+def test_script_wrappers_have_help(script, tmp_path):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / script), "--help"], capture_output=True, text=True,
+                          cwd=tmp_path, env=env, timeout=120)
+    assert proc.returncode == 0 and "--quick" in proc.stdout, proc.stderr[-2000:]
+
+
+def test_the_harness_interleaves_and_takes_medians():
+    from benchmarks.suite import harness
+
+    calls = []
+    a, b = harness.alternate(lambda: calls.append("a"), lambda: calls.append("b"), 4)
+    assert calls == ["a", "b", "b", "a", "a", "b", "b", "a"] and a >= 0 and b >= 0
+    assert set(harness.cpu_features()) <= set(harness.FLOAT16_FEATURES)
 
 
 def test_training_benchmark_twin_computes_the_same_summed_loss():
     import keras
 
     import models
-    from models.benchmark import SHAPE, plain_fit_twin
+    from benchmarks.suite.training import SHAPE, plain_fit_twin
 
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)

@@ -9,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+import pytest
+
+from tests.conftest import ROOT, require_canonical_data
 
 
 def keraslosses_command():
@@ -42,9 +44,10 @@ def test_bad_option_values_are_one_line_errors_with_exit_code_2(tmp_path):
     proc = run("demo", "--losses", "nope", "--output-dir", str(tmp_path), timeout=60)
     assert proc.returncode == 2
     assert "invalid choice: 'nope'" in proc.stderr and "Traceback" not in proc.stderr
-    proc = run("demo", "--epochs", "0", "--output-dir", str(tmp_path), timeout=60)
+    proc = run("train", "--model", "cnn", "--epochs", "0", "--output-dir", str(tmp_path), timeout=60)
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines()[-1] == "keraslosses demo: error: --epochs must be >= 1; received 0"
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "keraslosses train: error: `epochs` must be an integer >= 1; received epochs=0.")
 
 
 def test_scripts_wrapper_runs_the_same_command(tmp_path):
@@ -54,18 +57,21 @@ def test_scripts_wrapper_runs_the_same_command(tmp_path):
     assert proc.returncode == 0 and "--losses" in proc.stdout
 
 
+@pytest.mark.slow
 def test_reproduce_quick_on_digits_writes_the_tables(tmp_path):
     proc = run("reproduce", "--dataset", "digits", "--quick", "--output-dir", str(tmp_path), timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     payload = json.loads((tmp_path / "reproduce_digits.json").read_text())
     assert [r["model"] for r in payload["rows"]] == ["se_co", "ac_co_v1_mse", "ac_nc_v2_mse", "cnn", "ae"]
+    assert not payload["config"]["output_dir"].startswith("/")  # no absolute path of this machine
     for row in payload["rows"]:
-        assert 0.0 <= row["separability"] <= 1.0 and 0.0 <= row["linear_probe"] <= 1.0
+        assert row["separability"] > 0.2 and row["linear_probe"] > 0.2  # chance is 0.1
         assert (tmp_path / row["model"] / f"tsne_{row['model']}.png").read_bytes()[:4] == b"\x89PNG"
     assert payload["rows"][3]["accuracy"] > 0.3  # the CNN after two epochs (chance 0.1)
     assert (tmp_path / "reproduce_digits.md").read_text().count("\n| ") == 6
 
 
+@pytest.mark.slow
 def test_train_evaluate_tsne_round_trip(tmp_path):
     proc = run("train", "--model", "cnn", "--dataset", "digits", "--epochs", "3", "--output-dir", str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -75,28 +81,66 @@ def test_train_evaluate_tsne_round_trip(tmp_path):
                str(tmp_path / "eval"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     metrics = json.loads((tmp_path / "eval" / "evaluate.json").read_text())["classification"]
-    assert 0.5 < metrics["accuracy"] <= 1.0 and len(metrics["confusion_matrix"]) == 10
+    assert metrics["accuracy"] > 0.5 and len(metrics["confusion_matrix"]) == 10
     proc = run("tsne", "--model", str(tmp_path / "model.keras"), "--dataset", "digits", "--max-samples", "200",
                "--output-dir", str(tmp_path / "tsne"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     scores = json.loads((tmp_path / "tsne" / "tsne.json").read_text())["separability"]
-    assert scores["samples"] == 200 and 0.3 < scores["knn_accuracy"] <= 1.0
+    assert scores["samples"] == 200 and scores["knn_accuracy"] > 0.3
     assert (tmp_path / "tsne" / "tsne_model.png").is_file()
 
 
 def test_bad_names_and_paths_are_one_line_errors(tmp_path):
-    for args, expected in [
-        (("train", "--model", "nope"), "--model` must be one of"),
-        (("train", "--model", "cnn", "--dataset", "imagenet21k"), "--dataset` must be one of"),
-        (("train", "--model", "cnn", "--precision", "fp8"), "--precision` must be one of"),
-        (("evaluate", "--model", str(tmp_path / "missing.keras")), "no such .keras file"),
-        (("reproduce", "--models", "se_co,se_cooperative"), "--models` must be one of"),
+    for args, code, expected in [
+        (("train", "--model", "nope"), 2, "argument --model: invalid choice: 'nope'"),
+        (("train", "--model", "cnn", "--dataset", "imagenet21k"), 2, "argument --dataset: invalid choice"),
+        (("train", "--model", "cnn", "--precision", "fp8"), 2, "argument --precision: invalid choice"),
+        (("train", "--model", "cnn", "--strategy", "tpu"), 2, "argument --strategy: invalid choice"),
+        (("train", "--model", "cnn", "--size", "huge"), 2, "argument --size: invalid choice"),
+        (("evaluate", "--model", str(tmp_path / "missing.keras")), 1, "no such file (for a zoo model, use --pretrained"),
+        (("evaluate", "--pretrained", "cnn_mnst"), 2, "argument --pretrained: invalid choice: 'cnn_mnst'"),
+        (("evaluate", "--model", "x.keras", "--pretrained", "cnn_mnist"), 2, "not allowed with argument"),
+        (("reproduce", "--models", "se_co,se_cooperative"), 2, "`models` must be one of"),
     ]:
         proc = run(*args, "--output-dir", str(tmp_path), timeout=120)
-        assert proc.returncode == 2, (args, proc.stderr[-2000:])
+        assert proc.returncode == code, (args, proc.stderr[-2000:])
         assert expected in proc.stderr and "Traceback" not in proc.stderr, (args, proc.stderr[-2000:])
 
 
+def test_help_version_and_list_are_quick_and_quiet():
+    """No TensorFlow import, so no log lines (the timing goal, under a
+    second, is measured in the notes, not asserted here)."""
+    code = ("import sys; from models.cli import main\n"
+            "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            "assert 'tensorflow' not in sys.modules, 'tensorflow imported'")
+    for args in (["--help"], ["--version"], ["pretrained", "list"], ["train", "--help"]):
+        proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT,
+                              timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert proc.returncode == 0 and proc.stderr == "", (args, proc.stderr[-2000:])
+    assert run("--version", timeout=60).stdout.startswith("keraslosses ")
+
+
+def test_a_training_command_prints_no_framework_log_lines(tmp_path):
+    proc = run("train", "--model", "cnn", "--epochs", "1", "--output-dir", str(tmp_path), timeout=300,
+               env={"TF_CPP_MIN_LOG_LEVEL": "0"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    noise = [line for line in proc.stderr.splitlines() if " INFO keraslosses" not in line]
+    assert noise == [], noise
+    assert "oneDNN" not in proc.stdout
+
+
+def test_pretrained_list_is_an_aligned_table():
+    from models import pretrained
+
+    lines = run("pretrained", "list", timeout=60).stdout.strip().splitlines()
+    assert [line.split()[0] for line in lines[1:]] == sorted(pretrained.manifest())
+    header = lines[0]
+    for column in ("accuracy", "MB"):  # right-aligned: every row ends its cell where the header does
+        end = header.index(column) + len(column)
+        assert all(line[end - 1] != " " and (len(line) == end or line[end] == " ") for line in lines[1:]), column
+
+
+@pytest.mark.slow
 def test_a_killed_training_run_resumes_where_it_was(tmp_path):
     import time
 
@@ -122,29 +166,24 @@ def test_a_killed_training_run_resumes_where_it_was(tmp_path):
     assert json.loads((tmp_path / "train.json").read_text())["epochs_run"] == len(history["loss"])
 
 
-def test_pretrained_list_download_and_evaluate_by_name(tmp_path):
-    from models import datasets, pretrained
+@pytest.mark.slow
+def test_pretrained_download_and_evaluate_by_name(tmp_path):
+    from models import pretrained
 
+    data = str(require_canonical_data())
     manifest = pretrained.manifest()
-    proc = run("pretrained", "list", timeout=120)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    listed = [line.split()[0] for line in proc.stdout.strip().splitlines()[1:]]
-    assert listed == sorted(manifest)
     name = "cnn_mnist"
-    # The console script runs the installed package, which finds no checkout: point it at this one's files.
     local = {pretrained.ENV_SAVED_MODELS: str(ROOT / "saved_models")}
     proc = run("pretrained", "download", name, "--cache-dir", str(tmp_path / "cache"), timeout=120, env=local)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip().splitlines()[-1] == str(ROOT / "saved_models" / manifest[name]["file"])
-    data = os.environ.get(datasets.ENV_DATA_DIR) or str(ROOT.parent / "shared" / "datasets")
-    proc = run("evaluate", "--model", name, "--data-dir", data, "--output-dir", str(tmp_path / "eval"), env=local)
+    proc = run("evaluate", "--pretrained", name, "--data-dir", data, "--output-dir", str(tmp_path / "eval"),
+               env=local)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads((tmp_path / "eval" / "evaluate.json").read_text())
     assert result["config"]["dataset"] == "mnist"  # the pretrained model's dataset by default
+    assert not any(str(v).startswith("/") for v in result["config"].values() if v)  # no absolute paths
     assert abs(result["classification"]["accuracy"] - manifest[name]["metrics"]["accuracy"]) <= 1e-4
-    proc = run("evaluate", "--model", "cnn_mnst", timeout=60)
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "unknown pretrained model 'cnn_mnst'. Did you mean cnn_mnist" in proc.stderr
     proc = run("pretrained", "download", "cnn_mnist", "--base-url", "http://127.0.0.1:9/", timeout=60,
                env={pretrained.ENV_SAVED_MODELS: str(tmp_path / "none"), "KERAS_HOME": str(tmp_path / "k")})
     assert proc.returncode == 1 and "Traceback" not in proc.stderr

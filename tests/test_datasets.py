@@ -3,28 +3,16 @@ $KERASLOSSES_DATA_DIR)."""
 
 from __future__ import annotations
 
-import os
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from models import datasets
+from models import data as datasets
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get(datasets.ENV_DATA_DIR) or ROOT.parent / "shared" / "datasets")
 
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
-
-
-@pytest.fixture(scope="module")
-def data_dir():
-    assert (DATA / "mnist").is_dir(), (
-        f"the canonical MNIST files are expected in {DATA} (../shared/datasets beside the repository, or "
-        f"${datasets.ENV_DATA_DIR})")
-    return DATA
 
 
 @pytest.mark.parametrize("split, counts", [("train", MNIST_TRAIN_COUNTS), ("test", MNIST_TEST_COUNTS)])

@@ -32,35 +32,36 @@ def changed(before, net):
     return any(not np.array_equal(a, b) for a, b in zip(before, net.get_weights()))
 
 
+def _fit_args(model, x, y):
+    return (x, y) if model.classifies else (x, None)
+
+
 @pytest.mark.parametrize("name", models.list_models())
-def test_model_trains_predicts_saves_and_resumes(name, tmp_path):
+def test_every_model_trains_a_step_saves_reloads_and_predicts_the_same(name, tmp_path):
+    """The fast tier's smoke test of each registry model: one step, then a
+    `.keras` round trip that restores the config values, the predictions,
+    the codes and every optimizer's state."""
     keras.utils.set_random_seed(0)
-    x, y = toy_data()
+    x, y = toy_data(16)
     model = models.create(name, input_shape=SHAPE, num_classes=CLASSES)
-    model.compile(optimizers={p: keras.optimizers.Adam(3e-3) for p in model.players})
-    first = model.fit(x[:16], y[:16], batch_size=8, epochs=1, verbose=0).history
-    assert all(np.isfinite(v).all() for v in first.values()), first
-    supervised = "accuracy" in model.trackers
-    history = model.fit(x, y if supervised else None, batch_size=32, epochs=10, verbose=0).history
-    assert all(np.isfinite(v).all() for v in history.values())
-    # On a separable problem the supervised and reconstruction terms fall
-    # (adversarial terms need not).
-    for term in ("label_loss", "reconstruction_loss", "generator_loss"):
-        if term in history:
-            assert history[term][-1] < history[term][0], (term, history[term])
-    if "adversarial_loss" not in history:
-        assert history["loss"][-1] < first["loss"][0], history["loss"]
+    model.compile(optimizers={p: keras.optimizers.Adam(3e-3) for p in model.optimizer_slots})
+    history = model.fit(*_fit_args(model, x, y), batch_size=16, epochs=1, verbose=0).history
+    assert set(history) == set(model.trackers) and all(np.isfinite(v).all() for v in history.values()), history
 
     probs = model.predict(x, verbose=0)
-    if supervised:
-        assert probs.shape == (len(x), CLASSES)
-        np.testing.assert_allclose(probs.sum(-1), 1.0, rtol=1e-5)
-    else:
-        assert probs.shape == x.shape and 0.0 <= probs.min() and probs.max() <= 1.0
     code = model.encode(x)
     assert code.shape[0] == len(x) and code.ndim == 2
-    if hasattr(model, "reconstruct"):
-        assert model.reconstruct(x[:4]).shape == (4, *SHAPE)
+    if model.classifies:
+        assert probs.shape == (len(x), CLASSES)
+        np.testing.assert_allclose(probs.sum(-1), 1.0, rtol=1e-5)
+    if model.reconstructs:
+        recon = model.reconstruct(x[:4])
+        assert recon.shape == (4, *SHAPE)
+        if not model.classifies:  # an autoencoder's call is its reconstruction
+            np.testing.assert_allclose(recon, probs[:4], rtol=1e-5, atol=1e-6)
+    else:
+        with pytest.raises(NotImplementedError):
+            model.reconstruct(x[:1])
 
     path = tmp_path / f"{name}.keras"
     model.save(path)
@@ -71,10 +72,71 @@ def test_model_trains_predicts_saves_and_resumes(name, tmp_path):
     assert set(loaded.player_optimizers) == set(model.optimizer_slots)
     for player, optimizer in model.player_optimizers.items():  # optimizer states restored, not restarted
         restored = loaded.player_optimizers[player]
-        assert int(restored.iterations) == int(optimizer.iterations) > 0
+        assert int(restored.iterations) == int(optimizer.iterations) == 1
         np.testing.assert_array_equal(restored.variables[-1].numpy(), optimizer.variables[-1].numpy())
-    resumed = loaded.fit(x, y if supervised else None, batch_size=32, epochs=1, verbose=0).history
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", models.list_models())
+def test_every_model_learns_a_separable_problem_and_resumes(name, tmp_path):
+    keras.utils.set_random_seed(0)
+    x, y = toy_data()
+    model = models.create(name, input_shape=SHAPE, num_classes=CLASSES)
+    model.compile(optimizers={p: keras.optimizers.Adam(3e-3) for p in model.optimizer_slots})
+    first = model.fit(*_fit_args(model, x[:16], y[:16]), batch_size=8, epochs=1, verbose=0).history
+    history = model.fit(*_fit_args(model, x, y), batch_size=32, epochs=10, verbose=0).history
+    assert all(np.isfinite(v).all() for v in history.values())
+    # On a separable problem the supervised and reconstruction terms fall
+    # (adversarial terms need not).
+    for term in ("label_loss", "reconstruction_loss", "generator_loss"):
+        if term in history:
+            assert history[term][-1] < history[term][0], (term, history[term])
+    if "adversarial_loss" not in history:
+        assert history["loss"][-1] < first["loss"][0], history["loss"]
+    model.save(tmp_path / "m.keras")
+    resumed = keras.saving.load_model(tmp_path / "m.keras").fit(*_fit_args(model, x, y), batch_size=32, epochs=1,
+                                                                verbose=0).history
     assert np.isfinite(resumed["loss"]).all()
+
+
+def test_constructor_arguments_are_captured_once_with_their_defaults():
+    import inspect
+
+    model = models.create("dvae", input_shape=SHAPE, num_classes=CLASSES, latent_dim=5)
+    expected = {}
+    for cls in (models.Autoencoder, models.VariationalAutoencoder):  # parents' defaults, then the child's
+        for p in list(inspect.signature(cls.__init__).parameters.values())[1:]:
+            if p.default is not p.empty and p.name not in cls.PLAYER_NAMES:
+                expected[p.name] = p.default
+    expected.update(input_shape=SHAPE, num_classes=CLASSES, latent_dim=5, noise="gaussian", noise_level=0.3)
+    assert model.config == expected
+    config = model.get_config()
+    assert {"encoder", "decoder"} <= set(config) and config["latent_dim"] == 5 and config["dtype"]["config"]["name"]
+    clone = models.VariationalAutoencoder.from_config(config)
+    assert clone.config == model.config
+
+
+def test_capabilities_are_declared():
+    table = {name: (m.classifies, m.reconstructs, m.generates) for name in models.list_models()
+             for m in [models.create(name, input_shape=SHAPE, num_classes=CLASSES)]}
+    assert table["cnn"] == (True, False, False)
+    assert table["se_nc"] == (True, True, False)
+    assert table["ac_nc_v2_mae"] == (True, True, True)
+    assert table["aae"] == table["vae"] == (False, True, False)
+    model = models.create("se_co", input_shape=SHAPE, num_classes=CLASSES)
+    with pytest.raises(NotImplementedError, match="does not generate"):
+        model.generate([0])
+
+
+def test_a_phase_returning_an_undeclared_term_is_an_error():
+    model = models.create("cnn", input_shape=SHAPE, num_classes=CLASSES)
+    phase = model.phases()[0]
+    model.phases = lambda: [models.Phase(phase.players, lambda x, y, training: {**phase.loss(x, y, training),
+                                                                                "sneaky": 0.0})]
+    x, y = toy_data(4)
+    with pytest.raises(ValueError, match="undeclared terms.*sneaky"):
+        model.compile()
+        model.fit(x, y, epochs=1, verbose=0)
 
 
 def test_registry_errors_and_contents():
@@ -90,7 +152,7 @@ def test_registry_errors_and_contents():
 @pytest.mark.parametrize("image_shape", [(28, 28, 1), (32, 32, 3), (8, 8, 1), (30, 20, 2)])
 @pytest.mark.parametrize("size", ["small", "large"])
 def test_networks_handle_any_image_shape(image_shape, size):
-    from models import networks
+    from models.core import networks
 
     enc = networks.encoder(image_shape, 12, size)
     dec = networks.decoder(12, image_shape, size)
@@ -99,11 +161,13 @@ def test_networks_handle_any_image_shape(image_shape, size):
     assert tuple(z.shape) == (2, 12)
     out = dec(z)
     assert tuple(out.shape) == (2, *image_shape)
-    assert float(keras.ops.min(out)) >= 0.0 and float(keras.ops.max(out)) <= 1.0
+    # The pixels are the sigmoid of the last pre-activation (so in [0, 1]).
+    pre = keras.Model(dec.input, dec.get_layer("pixels").input)(z)
+    np.testing.assert_allclose(np.asarray(out), 1 / (1 + np.exp(-np.asarray(pre, np.float64))), rtol=1e-5, atol=1e-6)
 
 
 def test_projection_discriminator_is_linear_in_the_label_by_a_projection():
-    from models import networks
+    from models.core import networks
 
     d = networks.projection_discriminator(5, 3, "small")
     rng = np.random.default_rng(0)
@@ -140,12 +204,12 @@ def test_each_phase_moves_only_its_players(name):
     x, y = toy_data(32)
     model = models.create(name, input_shape=SHAPE, num_classes=CLASSES)
     model.compile()
-    for slots, loss_fn in model.phases():
+    for phase in model.phases():
         before = {p: weights_of(net) for p, net in model.players.items()}
-        model._run_phase(slots, loss_fn, tf.constant(x), tf.constant(y))
-        moved = {model.optimizer_slots[slot] for slot in slots}
+        model._run_phase(phase, tf.constant(x), tf.constant(y))
+        moved = {model.optimizer_slots[slot] for slot in phase.players}
         for player, net in model.players.items():
-            assert changed(before[player], net) == (player in moved), (slots, player)
+            assert changed(before[player], net) == (player in moved), (phase.players, player)
 
 
 def _discriminator_accuracy(model, x, y):
@@ -166,11 +230,11 @@ def test_discriminator_learns_when_the_other_players_are_frozen(name):
     x, y = toy_data(48)
     model = models.create(name, input_shape=SHAPE, num_classes=CLASSES)
     model.compile(optimizers={"discriminator": keras.optimizers.Adam(1e-2)})
-    names, loss_fn = model.phases()[0]
-    assert names == ("discriminator",)
+    phase = model.phases()[0]
+    assert phase.players == ("discriminator",)
     before = _discriminator_accuracy(model, x, y)
     for _ in range(40):
-        model._run_phase(names, loss_fn, tf.constant(x), tf.constant(y))
+        model._run_phase(phase, tf.constant(x), tf.constant(y))
     after = _discriminator_accuracy(model, x, y)
     assert after > max(before, 0.9), (before, after)
 
@@ -196,7 +260,7 @@ def test_semi_supervised_masks_labels_and_ignores_unlabelled_samples():
 
 @pytest.mark.parametrize("num_classes", [2, 3, 10])
 def test_mismatched_labels_are_always_wrong_and_cover_every_wrong_class(num_classes):
-    from models.base import mismatched_one_hot
+    from models.core.labels import mismatched_one_hot
 
     y = np.repeat(np.arange(num_classes), 2 * num_classes)
     wrong = np.asarray(mismatched_one_hot(y, num_classes))
@@ -207,43 +271,45 @@ def test_mismatched_labels_are_always_wrong_and_cover_every_wrong_class(num_clas
 
 
 def test_matching_discriminator_loss_values():
-    from models.base import matching_discriminator_loss
-
     def softplus(v):
         return np.log1p(np.exp(v))
 
     real, fake, wrong = np.array([[1.5], [-0.3]]), np.array([[0.2], [2.0]]), np.array([[-1.0], [0.7]])
     expected = softplus(-real[:, 0]) + 0.5 * (softplus(fake[:, 0]) + softplus(wrong[:, 0]))
-    np.testing.assert_allclose(np.asarray(matching_discriminator_loss(real, fake, wrong)), expected, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(kl.matching_discriminator_loss(real, fake, wrong)), expected, rtol=1e-6)
     zero = np.zeros((1, 1))  # D undecided everywhere: log 2 + (log 2 + log 2) / 2
-    assert float(matching_discriminator_loss(zero, zero, zero)[0]) == pytest.approx(2 * np.log(2), rel=1e-6)
+    assert float(kl.matching_discriminator_loss(zero, zero, zero)[0]) == pytest.approx(2 * np.log(2), rel=1e-6)
+    # w = 0 is the plain GAN discriminator loss
+    np.testing.assert_allclose(np.asarray(kl.matching_discriminator_loss(real, fake, wrong, mismatch_weight=0.0)),
+                               np.asarray(kl.discriminator_loss(real, fake)), rtol=1e-6)
 
 
 def test_mixed_float16_uses_loss_scaling_and_skips_overflowing_steps():
-    keras.config.set_dtype_policy("mixed_float16")
     keras.utils.set_random_seed(0)
     x, y = toy_data(16)
-    model = models.create("ac_co_v1_mse", input_shape=SHAPE, num_classes=CLASSES)
-    model.compile()
+    model = models.create("ac_co_v1_mse", input_shape=SHAPE, num_classes=CLASSES, dtype_policy="mixed_float16")
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is left alone
+    model.compile()  # loss scaling follows the model's own policy
     assert all(isinstance(o, keras.optimizers.LossScaleOptimizer) for o in model.player_optimizers.values())
     history = model.fit(x, y, batch_size=8, epochs=1, verbose=0).history
     assert np.isfinite(history["loss"]).all()
-    names, loss_fn = model.phases()[0]
+    phase = model.phases()[0]
     optimizer = model.player_optimizers["classifier"]
     scale = float(optimizer.dynamic_scale)
     before = weights_of(model.classifier)
     bad = x.copy()
     bad[0, 0, 0, 0] = np.inf  # forces non-finite gradients
-    model._run_phase(names, loss_fn, tf.constant(bad), tf.constant(y))
+    model._run_phase(phase, tf.constant(bad), tf.constant(y))
     assert not changed(before, model.classifier)
     assert float(optimizer.dynamic_scale) == scale / 2
 
 
 def test_mixed_bfloat16_trains_with_float32_losses():
-    keras.config.set_dtype_policy("mixed_bfloat16")
     keras.utils.set_random_seed(0)
     x, y = toy_data(32)
-    model = models.create("se_nc", input_shape=SHAPE, num_classes=CLASSES)
+    with models.policy_scope("mixed_bfloat16"):
+        model = models.create("se_nc", input_shape=SHAPE, num_classes=CLASSES)
+    assert model.dtype_policy.name == "mixed_bfloat16" and keras.config.dtype_policy().name == "float32"
     model.compile()
     assert not any(isinstance(o, keras.optimizers.LossScaleOptimizer) for o in model.player_optimizers.values())
     history = model.fit(x, y, batch_size=16, epochs=2, verbose=0).history
@@ -262,3 +328,37 @@ def test_losses_come_from_keraslosses():
     fake = model.discriminator([x, probs])
     terms = model._against_latent_discriminator(x, y, training=False)
     assert float(terms["adversarial_loss"]) == pytest.approx(float(np.mean(kl.generator_loss(fake))), rel=1e-6)
+
+
+def _train_once(policy, x, y):
+    keras.utils.set_random_seed(0)
+    model = models.create("ac_co_v1_mse", input_shape=SHAPE, num_classes=CLASSES, dtype_policy=policy)
+    model.compile()
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
+    return model.get_weights(), model.player_optimizers["classifier"]
+
+
+def test_two_models_of_different_policies_in_one_process_each_match_a_run_alone():
+    x, y = toy_data(16)
+    alone_fp16, alone_fp32 = _train_once("mixed_float16", x, y)[0], _train_once("float32", x, y)[0]
+    keras.config.set_dtype_policy("mixed_bfloat16")  # a global policy set by the user stays in place
+    try:
+        weights_16, optimizer_16 = _train_once("mixed_float16", x, y)
+        weights_32, optimizer_32 = _train_once("float32", x, y)
+        assert keras.config.dtype_policy().name == "mixed_bfloat16"
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert isinstance(optimizer_16, keras.optimizers.LossScaleOptimizer)
+    assert not isinstance(optimizer_32, keras.optimizers.LossScaleOptimizer)
+    for got, want in ((weights_16, alone_fp16), (weights_32, alone_fp32)):
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(weights_16, weights_32))  # the policies differ
+
+
+def test_a_reloaded_model_keeps_its_own_policy(tmp_path):
+    model = models.create("cnn", input_shape=SHAPE, num_classes=CLASSES, dtype_policy="mixed_bfloat16")
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")  # under the float32 global policy
+    assert loaded.dtype_policy.name == "mixed_bfloat16"
+    assert loaded.classifier.layers[1].dtype_policy.name == "mixed_bfloat16"

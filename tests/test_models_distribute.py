@@ -103,6 +103,7 @@ def _free_port():
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_two_multi_worker_processes_end_with_identical_weights(tmp_path):
     workers = [f"127.0.0.1:{_free_port()}" for _ in range(2)]
     procs = []

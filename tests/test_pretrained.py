@@ -7,7 +7,6 @@ from __future__ import annotations
 import functools
 import http.server
 import json
-import os
 import shutil
 import socket
 import threading
@@ -16,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models import datasets, pretrained
+from models import pretrained
+from models.cli.pretrained import measure, publish
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SAVED = ROOT / "saved_models"
-DATA = Path(os.environ.get(datasets.ENV_DATA_DIR) or ROOT.parent / "shared" / "datasets")
 MANIFEST = json.loads((SAVED / "manifest.json").read_text())["models"]
 REQUIRED = [f"{model}_{dataset}" for dataset in ("mnist", "fashion_mnist")
             for model in ("ac_co_v1_mse", "ac_co_v2_mse", "ac_nc_v1_mse", "ac_nc_v2_mse", "se_co", "se_nc", "cnn")]
@@ -48,26 +47,26 @@ def test_shipped_file_matches_its_size_and_sha256(name):
     assert pretrained.sha256(path) == e["sha256"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(MANIFEST))
-def test_shipped_model_reproduces_its_manifest_metrics(name, monkeypatch):
-    """Accuracy and reconstruction error recomputed on the real test split
+def test_shipped_model_reproduces_its_manifest_metrics(name, monkeypatch, data_dir):
+    """Accuracy and reconstruction error recomputed on the full test split
     equal the manifest's to 1e-4 (separability, a t-SNE, is not recomputed
-    here: the slow test below checks one)."""
-    assert (DATA / "mnist").is_dir(), f"the canonical dataset files are expected in {DATA}"
+    here: the test below checks one)."""
     monkeypatch.delenv(pretrained.ENV_SAVED_MODELS, raising=False)
     model = pretrained.load_pretrained(name)
     e = MANIFEST[name]
     assert type(model).__name__ == e["class"] and model.config["num_classes"] == 10
-    measured = pretrained.measure(model, e["dataset"], DATA)
+    measured = measure(model, e["dataset"], data_dir)
     assert set(measured) == set(e["metrics"]) - {"separability_knn", "linear_probe", "silhouette"}
     for key, value in measured.items():
         assert value == pytest.approx(e["metrics"][key], abs=1e-4), key
 
 
 @pytest.mark.slow
-def test_a_shipped_model_reproduces_its_separability():
+def test_a_shipped_model_reproduces_its_separability(data_dir):
     name = "se_co_mnist"
-    measured = pretrained.measure(pretrained.load_pretrained(name), "mnist", DATA, separability=True)
+    measured = measure(pretrained.load_pretrained(name), "mnist", data_dir, separability=True)
     for key in ("separability_knn", "linear_probe", "silhouette"):
         assert measured[key] == pytest.approx(MANIFEST[name]["metrics"][key], abs=1e-3), key
 
@@ -198,21 +197,52 @@ def test_unknown_names_list_close_matches():
         pretrained.load_pretrained("ac_co_v1_mse_mnst")
 
 
+@pytest.mark.slow
 def test_publish_adds_an_optimizer_free_file_and_its_entry(tmp_path):
-    from models.commands import TrainConfig, train
+    from models.training import TrainConfig, train
 
     run_dir = tmp_path / "run"
     train(TrainConfig(model="cnn", dataset="digits", epochs=1, output_dir=str(run_dir), verbose=0))
     folder = tmp_path / "zoo"
     folder.mkdir()
-    e = pretrained.publish(run_dir, "cnn_digits", "digits", saved_models=folder, max_samples=200, note="a test")
+    e = publish(run_dir, "cnn_digits", "digits", saved_models=folder, max_samples=200, note="a test")
     path = folder / "cnn_digits.keras"
     assert e["bytes"] == path.stat().st_size and e["sha256"] == pretrained.sha256(path)
     assert path.stat().st_size < (run_dir / "model.keras").stat().st_size / 2  # no Adam moments
     assert json.loads((folder / "manifest.json").read_text())["models"] == {"cnn_digits": json.loads(json.dumps(e))}
     assert e["training"]["command"].startswith("keraslosses train --model cnn --dataset digits --epochs 1 ")
     assert e["note"] == "a test" and e["arguments"]["num_classes"] == 10
-    from models.commands import load_model
-
-    measured = pretrained.measure(load_model(path), "digits")
+    measured = measure(pretrained.load_model(path), "digits")
     assert measured["accuracy"] == e["metrics"]["accuracy"]
+
+
+def _rewrite_config(source, target, edit):
+    import zipfile
+
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "config.json":
+                data = edit(data.decode()).encode()
+            zout.writestr(item, data)
+
+
+def test_a_file_naming_an_unknown_class_is_refused(tmp_path):
+    source = SAVED / MANIFEST[SMALLEST]["file"]
+    tampered = tmp_path / "tampered.keras"
+    cls = MANIFEST[SMALLEST]["class"]
+    _rewrite_config(source, tampered, lambda text: text.replace(f'"{cls}"', '"EvilModel"').replace(
+        f"models>{cls}", "models>EvilModel"))
+    with pytest.raises(pretrained.PretrainedFileError, match="tampered.keras: refused to load.*EvilModel"):
+        pretrained.load_model(tampered)
+
+
+def test_a_file_with_a_lambda_layer_is_refused(tmp_path):
+    import keras
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Lambda(lambda v: v * 2)(inputs))
+    path = tmp_path / "lambda.keras"
+    model.save(path)
+    with pytest.raises(pretrained.PretrainedFileError, match="refused to load.*Lambda"):
+        pretrained.load_model(path)

@@ -1,6 +1,7 @@
 """Train a small classifier on scikit-learn's 8x8 digits with several losses.
 
-The quick-start job: it needs no download, runs in well under a minute on
+`keraslosses demo`, a tour of the loss library (it uses no model of the zoo):
+it needs no download, runs in well under a minute on
 two CPU cores, and shows keraslosses' classification losses used as plain
 `model.compile(loss=...)` arguments. The same network, data split, seed and
 optimizer are used for every loss, so the table compares the losses alone.
@@ -15,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
 import time
 from pathlib import Path
 
@@ -52,10 +52,10 @@ class DemoConfig:
 
 def load_digits_split():
     """The digits as float32 (N, 64) in [0, 1] and int32 labels: the fixed
-    75/25 split of `models.datasets` ("digits"), flattened for a Dense net."""
-    from models import datasets
+    75/25 split of `models.data` ("digits"), flattened for a Dense net."""
+    from models import data
 
-    (x_train, y_train), (x_test, y_test) = (datasets.load_arrays("digits", split) for split in ("train", "test"))
+    (x_train, y_train), (x_test, y_test) = (data.load_arrays("digits", split) for split in ("train", "test"))
     return x_train.reshape(len(x_train), -1), x_test.reshape(len(x_test), -1), y_train, y_test
 
 
@@ -127,7 +127,6 @@ def add_arguments(parser) -> None:
 
 
 def _run_from_args(args) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     config = DemoConfig(output_dir=args.output_dir, epochs=args.epochs, batch_size=args.batch_size,
                         seed=args.seed, losses=tuple(args.losses))
     run(config)

@@ -44,18 +44,12 @@ import keras
 from keras import ops
 
 import keraslosses as kl
-from models import networks
-from models.base import (
-    GameModel,
-    check_choice,
-    classification_terms,
-    global_mean,
-    matching_discriminator_loss,
-    mismatched_one_hot,
-    one_hot_labels,
-    per_sample_error,
-    register,
-)
+from models.core import networks
+from models.core.checks import check_choice
+from models.core.game import GameModel, Phase, global_mean, register
+from models.core.labels import ERRORS, mismatched_one_hot, one_hot_labels, per_sample_error
+
+_NC_LOSSES = ("adversarial_loss", "classifier_loss")
 
 
 @register
@@ -75,37 +69,34 @@ class AutoClassifier(GameModel):
             the others; they train the reconstruction only).
         size: "small" or "large" networks.
         classifier, generator, discriminator: optional custom players.
+        **kwargs: `keras.Model` arguments (`name`, `dtype`).
     """
 
     PLAYER_NAMES = ("classifier", "generator", "discriminator")
+    classifies = True
+    reconstructs = True
+    generates = True
 
     def __init__(self, input_shape, num_classes, game="co", version=1, reconstruction="mse", weight=1.0,
                  non_saturating=True, labelled_fraction=1.0, size="small", classifier=None, generator=None,
                  discriminator=None, **kwargs):
         check_choice(game, "game", ("co", "nc"))
         check_choice(version, "version", (1, 2))
-        check_choice(reconstruction, "reconstruction", ("mse", "mae"))
-        input_shape = tuple(input_shape)
+        check_choice(reconstruction, "reconstruction", ERRORS)
+        super().__init__(**kwargs)
+
+    def build_players(self, custom):
+        c = self.config
+        shape, classes, size = tuple(c["input_shape"]), c["num_classes"], c["size"]
         players = {
-            "classifier": classifier or networks.classifier(input_shape, num_classes, size),
-            "generator": generator or networks.decoder(num_classes, input_shape, size, name="generator"),
+            "classifier": custom["classifier"] or networks.classifier(shape, classes, size),
+            "generator": custom["generator"] or networks.decoder(classes, shape, size, name="generator"),
         }
-        if game == "co":
-            terms = ("loss", "classifier_loss", "generator_loss", "accuracy")
-        else:
-            if version == 1:
-                players["discriminator"] = discriminator or networks.image_discriminator(input_shape, size)
-            else:
-                players["discriminator"] = discriminator or networks.pair_discriminator(input_shape, num_classes,
-                                                                                         size)
-            terms = ("loss", "discriminator_loss", "adversarial_loss", "classifier_loss", "reconstruction_loss",
-                     "accuracy")
-        super().__init__(players, terms, labelled_fraction=labelled_fraction, **kwargs)
-        self.classifier, self.generator = players["classifier"], players["generator"]
-        self.discriminator = players.get("discriminator")
-        self.config = dict(input_shape=input_shape, num_classes=num_classes, game=game, version=version,
-                           reconstruction=reconstruction, weight=weight, non_saturating=non_saturating,
-                           labelled_fraction=labelled_fraction, size=size)
+        if c["game"] == "nc":
+            players["discriminator"] = custom["discriminator"] or (
+                networks.image_discriminator(shape, size) if c["version"] == 1
+                else networks.pair_discriminator(shape, classes, size))
+        return players
 
     # -- the model as a function ----------------------------------------------------
     def call(self, x, training=False):
@@ -116,9 +107,9 @@ class AutoClassifier(GameModel):
         """C(x), the code of the Auto-classifier (NumPy)."""
         return self.classifier.predict(x, batch_size=batch_size, verbose=0)
 
-    def generate(self, y, batch_size=256):
-        """G's images for integer labels y (NumPy)."""
-        onehot = keras.utils.to_categorical(y, self.config["num_classes"])
+    def generate(self, labels, batch_size=256):
+        """G's images for integer labels (NumPy)."""
+        onehot = keras.utils.to_categorical(labels, self.config["num_classes"])
         return self.generator.predict(onehot, batch_size=batch_size, verbose=0)
 
     def reconstruct(self, x, batch_size=256):
@@ -128,20 +119,24 @@ class AutoClassifier(GameModel):
     def phases(self):
         game, version = self.config["game"], self.config["version"]
         if game == "co":
-            return [(("classifier", "generator"), self._cooperative)]
+            return [Phase(("classifier", "generator"), self._cooperative,
+                          losses=("classifier_loss", "generator_loss"), metrics=("accuracy",))]
         if version == 1:
-            return [(("generator", "discriminator"), self._discriminative_generator),
-                    (("classifier",), self._classifier_against_generator)]
-        return [(("discriminator",), self._latent_discriminator),
-                (("classifier", "generator"), self._against_latent_discriminator)]
+            return [Phase(("generator", "discriminator"), self._discriminative_generator,
+                          losses=("discriminator_loss", "reconstruction_loss")),
+                    Phase(("classifier",), self._classifier_against_generator, losses=_NC_LOSSES,
+                          metrics=("accuracy",))]
+        return [Phase(("discriminator",), self._latent_discriminator, losses=("discriminator_loss",)),
+                Phase(("classifier", "generator"), self._against_latent_discriminator,
+                      losses=(*_NC_LOSSES, "reconstruction_loss"), metrics=("accuracy",))]
 
     def _classify(self, x, y, training):
         probs = self.classifier(x, training=training)
-        return (probs, *classification_terms(probs, y, self.config["num_classes"]))
+        return (probs, *self.classification_terms(probs, y))
 
-    def _reconstruction(self, x, code, training):
+    def _reconstruction(self, x, code, training, mask=None):
         return global_mean(per_sample_error(x, self.generator(code, training=training),
-                                            self.config["reconstruction"]))
+                                            self.config["reconstruction"]), mask)
 
     def _cooperative(self, x, y, training):
         probs, _, _, classifier_loss, accuracy = self._classify(x, y, training)
@@ -162,8 +157,7 @@ class AutoClassifier(GameModel):
         onehot, labelled = one_hot_labels(y, self.config["num_classes"])
         adversarial = kl.discriminator_loss(self._g_plus(onehot, training), self._g_plus(probs, training))
         discriminator_loss = global_mean(adversarial, labelled)
-        reconstruction = global_mean(per_sample_error(x, self.generator(onehot, training=training),
-                                                      self.config["reconstruction"]), labelled)
+        reconstruction = self._reconstruction(x, onehot, training, labelled)
         return {"total": discriminator_loss + reconstruction, "discriminator_loss": discriminator_loss,
                 "reconstruction_loss": reconstruction}
 
@@ -181,7 +175,7 @@ class AutoClassifier(GameModel):
         real = self.discriminator([x, onehot], training=training)
         fake = self.discriminator([x, probs], training=training)
         wrong = self.discriminator([x, mismatched_one_hot(y, self.config["num_classes"])], training=training)
-        discriminator_loss = global_mean(matching_discriminator_loss(real, fake, wrong), labelled)
+        discriminator_loss = global_mean(kl.matching_discriminator_loss(real, fake, wrong), labelled)
         return {"total": discriminator_loss, "discriminator_loss": discriminator_loss}
 
     def _against_latent_discriminator(self, x, y, training):

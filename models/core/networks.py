@@ -11,9 +11,11 @@ Images of any height/width work (28x28x1, 32x32x3, scikit-learn's 8x8x1):
 the encoder downsamples while the feature map stays at least 2x2, and the
 decoder upsamples from ceil(H / 2^n) and crops to the exact shape.
 
-Mixed precision: layers follow the global dtype policy, except the last
-layer of every network that produces probabilities, logits or pixels, which
-computes in float32 (`dtype="float32"`), so losses never see 16-bit outputs.
+Mixed precision: layers take the dtype policy in force when they are built,
+which is the model's own (`GameModel` builds its players inside
+`models.core.precision.policy_scope`), except the last layer of every
+network that produces probabilities, logits or pixels, which computes in
+float32 (`dtype="float32"`), so losses never see 16-bit outputs.
 """
 
 from __future__ import annotations

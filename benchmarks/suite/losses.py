@@ -10,24 +10,26 @@ process's maximum resident set size while the step runs), since CPU
 allocations are not reported by TensorFlow.
 
 Run `python scripts/bench_losses.py [--quick]`; results are printed as a
-table and written to `benchmarks/results/losses.json`.
+table and written to `benchmarks/results/losses.json`. The O(B^3)
+reference is `tests.reference.cubic_semi_hard`, checked there against a
+brute-force loop.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import logging
 import os
-import platform
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-log = logging.getLogger("keraslosses.benchmark")
+from benchmarks.suite import harness
+from tests.reference import cubic_semi_hard
+
+log = logging.getLogger("benchmarks.losses")
+ROOT = Path(__file__).resolve().parents[2]
 
 BATCH = 4096
 
@@ -134,63 +136,24 @@ def _step(loss):
     return step
 
 
-def _time_ms(step, args, inner):
-    start = time.perf_counter()
-    for _ in range(inner):
-        out = step(*args)
-    float(out[0])  # wait for the result
-    return (time.perf_counter() - start) / inner * 1000.0
-
-
 def compare(step_a, step_b, args_a, args_b, repeats, inner):
-    """Median ms of two steps, measured alternately in the same process."""
-    for step, args in ((step_a, args_a), (step_b, args_b)):  # trace and warm up
-        for _ in range(2):
-            step(*args)
-    times_a, times_b = [], []
-    runs = [(step_a, args_a, times_a), (step_b, args_b, times_b)]
-    for i in range(repeats):
-        for step, args, times in runs if i % 2 == 0 else runs[::-1]:
-            times.append(_time_ms(step, args, inner))
-    return statistics.median(times_a), statistics.median(times_b)
+    """Median ms per call of two compiled steps, interleaved (see `harness.alternate`)."""
+    def timed(step, args):
+        def run():
+            for _ in range(inner):
+                out = step(*args)
+            float(out[0])  # wait for the result
+
+        return run
+
+    step_a(*args_a), step_b(*args_b)  # trace
+    a, b = harness.alternate(timed(step_a, args_a), timed(step_b, args_b), repeats)
+    return 1e3 * a / inner, 1e3 * b / inner
 
 
 # --------------------------------------------------------------------------
 # triplet mining: ours vs the O(B^3) tensorflow-addons formulation
 # --------------------------------------------------------------------------
-def cubic_semi_hard(labels, embeddings, margin=1.0):
-    """Semi-hard triplet loss in the formulation of tensorflow-addons'
-    `triplet_semihard_loss` (Euclidean distances), reimplemented for the
-    comparison: the distance matrix is tiled to B^2 x B so that every
-    (anchor, positive, negative) is compared at once. O(B^3) memory."""
-    import tensorflow as tf
-
-    from keraslosses.metric import pairwise_distances
-
-    d = pairwise_distances(embeddings, squared=False)
-    b = tf.shape(labels)[0]
-    labels = tf.reshape(labels, [-1, 1])
-    adjacency = tf.equal(labels, tf.transpose(labels))
-    adjacency_not = tf.logical_not(adjacency)
-    d_tile = tf.tile(d, [b, 1])  # row a * B + p holds d[a', :] for every anchor-positive pair
-    # For pair (a, p): negatives n of a with d[a, n] > d[a, p].
-    farther = tf.logical_and(tf.tile(adjacency_not, [b, 1]), d_tile > tf.reshape(tf.transpose(d), [-1, 1]))
-    farther_f = tf.cast(farther, d.dtype)
-    row_max = tf.reduce_max(d_tile, axis=1, keepdims=True)
-    outside = tf.reduce_min((d_tile - row_max) * farther_f, axis=1, keepdims=True) + row_max
-    outside = tf.transpose(tf.reshape(outside, [b, b]))
-    has_outside = tf.transpose(tf.reshape(tf.reduce_any(farther, axis=1), [b, b]))
-    neg_mask = tf.cast(adjacency_not, d.dtype)
-    row_min = tf.reduce_min(d, axis=1, keepdims=True)
-    inside = tf.reduce_max((d - row_min) * neg_mask, axis=1, keepdims=True) + row_min
-    inside = tf.tile(inside, [1, b])
-    semi_hard = tf.where(has_outside, outside, inside)
-    loss_mat = margin + d - semi_hard
-    positives = tf.cast(adjacency, d.dtype) - tf.linalg.diag(tf.ones([b], d.dtype))
-    num_positives = tf.reduce_sum(positives)
-    return tf.math.divide_no_nan(tf.reduce_sum(tf.maximum(loss_mat * positives, 0.0)), num_positives)
-
-
 def _triplet_inputs(batch, dim):
     import numpy as np
 
@@ -233,8 +196,9 @@ def _peak_memory_child(impl, batch, dim):
 
 
 def peak_memory_mb(impl, batch, dim):
-    code = f"from keraslosses.benchmark import _peak_memory_child; _peak_memory_child({impl!r}, {batch}, {dim})"
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    code = f"from benchmarks.suite.losses import _peak_memory_child; _peak_memory_child({impl!r}, {batch}, {dim})"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3",
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=900)
     if proc.returncode != 0:
         raise RuntimeError(f"memory probe {impl} B={batch} failed:\n{proc.stderr[-2000:]}")
@@ -255,7 +219,6 @@ def _cubic_fits_in_memory(batch):
 # driver
 # --------------------------------------------------------------------------
 def run(config: BenchConfig) -> dict:
-    import keras
     import tensorflow as tf
 
     records = []
@@ -289,19 +252,9 @@ def run(config: BenchConfig) -> dict:
                           ref_peak_mb=None, note=f"O(B^3) formulation not run: needs about {need_gb:.0f} GiB")
         triplets.append(record)
         log.info("triplet semi-hard B=%-5d %s", batch, record)
-    result = {
-        "config": dataclasses.asdict(config),
-        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
-                    "tensorflow": tf.__version__, "keras": keras.__version__},
-        "pairs": records,
-        "triplet": triplets,
-    }
-    path = Path(config.output)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(format_table(result))
-    log.info("wrote %s", path)
-    return result
+    result = {"config": dataclasses.asdict(config), "machine": harness.machine(), "pairs": records,
+              "triplet": triplets}
+    return harness.write(result, config.output, format_table(result))
 
 
 def _label(loss):
@@ -329,12 +282,7 @@ def add_arguments(parser) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="bench_losses", description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    return args.run(args)
+    return harness.main("bench_losses", __doc__.splitlines()[0], add_arguments, argv)
 
 
 if __name__ == "__main__":

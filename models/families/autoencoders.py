@@ -17,8 +17,10 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from models import networks
-from models.base import GameModel, check_choice, global_mean, per_sample_error, register
+from models.core import networks
+from models.core.checks import check_choice
+from models.core.game import GameModel, Phase, global_mean, register
+from models.core.labels import ERRORS, per_sample_error
 
 NOISES = ("none", "gaussian", "masking")
 
@@ -49,27 +51,24 @@ class Autoencoder(GameModel):
             built the same way).
         seed: seed of the corruption noise.
         encoder, decoder: optional custom players.
+        **kwargs: `keras.Model` arguments (`name`, `dtype`).
     """
 
     PLAYER_NAMES = ("encoder", "decoder")
-    TERMS = ("loss", "reconstruction_loss")
+    reconstructs = True
 
     def __init__(self, input_shape, latent_dim=16, reconstruction="mse", noise="none", noise_level=0.3, size="small",
-                 num_classes=None, seed=0, encoder=None, decoder=None, extra_players=None, optimizer_slots=None,
-                 **kwargs):
-        check_choice(reconstruction, "reconstruction", ("mse", "mae"))
+                 num_classes=None, seed=0, encoder=None, decoder=None, **kwargs):
+        check_choice(reconstruction, "reconstruction", ERRORS)
         check_choice(noise, "noise", NOISES)
-        input_shape = tuple(input_shape)
-        players = {
-            "encoder": encoder or networks.encoder(input_shape, self.code_size(latent_dim), size),
-            "decoder": decoder or networks.decoder(latent_dim, input_shape, size),
-            **(extra_players or {}),
-        }
-        super().__init__(players, self.TERMS, optimizer_slots=optimizer_slots, **kwargs)
-        self.encoder, self.decoder = players["encoder"], players["decoder"]
+        super().__init__(**kwargs)
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.config = dict(input_shape=input_shape, latent_dim=latent_dim, reconstruction=reconstruction, noise=noise,
-                           noise_level=noise_level, size=size, num_classes=num_classes, seed=seed)
+
+    def build_players(self, custom):
+        c = self.config
+        shape, size = tuple(c["input_shape"]), c["size"]
+        return {"encoder": custom["encoder"] or networks.encoder(shape, self.code_size(c["latent_dim"]), size),
+                "decoder": custom["decoder"] or networks.decoder(c["latent_dim"], shape, size)}
 
     @staticmethod
     def code_size(latent_dim):
@@ -101,13 +100,13 @@ class Autoencoder(GameModel):
             return x
         return corrupt(x, self.config["noise"], self.config["noise_level"], self.seed_generator)
 
-    def reconstruction_error(self, x, recon):
-        return global_mean(per_sample_error(x, recon, self.config["reconstruction"]))
-
     def phases(self):
-        return [(("encoder", "decoder"), self._reconstruct)]
+        return [self.reconstruction_phase()]
+
+    def reconstruction_phase(self):
+        return Phase(("encoder", "decoder"), self._reconstruct, losses=("reconstruction_loss",), main=True)
 
     def _reconstruct(self, x, y, training):
         z = self.encoder(self.corrupted(x, training), training=training)
-        loss = self.reconstruction_error(x, self.decoder(z, training=training))
+        loss = global_mean(per_sample_error(x, self.decoder(z, training=training), self.config["reconstruction"]))
         return {"total": loss, "reconstruction_loss": loss}

@@ -30,7 +30,7 @@ Choices where the paper leaves freedom:
 * SE(nc)'s D is matching-aware (GAN-CLS, Reed et al. 2016): pairs (z, a
   wrong label) are fakes too, so D must learn which label belongs to a code,
   not only that real labels are one-hot. It is a projection discriminator
-  (`networks.projection_discriminator`): with a plain MLP on concat(z, y)
+  (`models.core.networks.projection_discriminator`): with a plain MLP on concat(z, y)
   its implied classifier argmax_y D(z, y) stayed at chance on MNIST.
 * The phases of SE(nc) alternate within one step: D first, then p, s, q.
 """
@@ -40,19 +40,12 @@ from __future__ import annotations
 from keras import ops
 
 import keraslosses as kl
-from models import networks
-from models.base import (
-    _PER_SAMPLE,
-    GameModel,
-    check_choice,
-    global_mean,
-    masked_accuracy,
-    matching_discriminator_loss,
-    mismatched_one_hot,
-    one_hot_labels,
-    per_sample_error,
-    register,
-)
+from models.core import networks
+from models.core.checks import check_choice
+from models.core.game import GameModel, Phase, global_mean, register
+from models.core.labels import ERRORS, masked_accuracy, mismatched_one_hot, one_hot_labels, per_sample_error
+
+_AUTOENCODER = ("encoder", "separator", "decoder")
 
 
 @register
@@ -68,35 +61,36 @@ class SuperEncoder(GameModel):
         label_loss, reconstruction: "mae" (L1, default) or "mse".
         non_saturating: the adversarial form for p, s, q (nc only).
         labelled_fraction: the fraction of training labels used (SE*).
-        size: "small" or "large" networks (see `models.networks`).
+        size: "small" or "large" networks (see `models.core.networks`).
         encoder, separator, decoder, discriminator: optional custom players.
+        **kwargs: `keras.Model` arguments (`name`, `dtype`: the dtype policy
+            the networks are built under).
     """
 
     PLAYER_NAMES = ("encoder", "separator", "decoder", "discriminator")
+    classifies = True
+    reconstructs = True
 
     def __init__(self, input_shape, num_classes, latent_dim=16, game="co", alpha=1.0, beta=1.0, label_loss="mae",
                  reconstruction="mae", non_saturating=True, labelled_fraction=1.0, size="small",
                  encoder=None, separator=None, decoder=None, discriminator=None, **kwargs):
         check_choice(game, "game", ("co", "nc"))
-        check_choice(label_loss, "label_loss", tuple(_PER_SAMPLE))
-        check_choice(reconstruction, "reconstruction", tuple(_PER_SAMPLE))
-        input_shape = tuple(input_shape)
+        check_choice(label_loss, "label_loss", ERRORS)
+        check_choice(reconstruction, "reconstruction", ERRORS)
+        super().__init__(**kwargs)
+
+    def build_players(self, custom):
+        c = self.config
+        shape, latent, size = tuple(c["input_shape"]), c["latent_dim"], c["size"]
         players = {
-            "encoder": encoder or networks.encoder(input_shape, latent_dim, size),
-            "separator": separator or networks.separator(latent_dim, num_classes, size),
-            "decoder": decoder or networks.decoder(latent_dim, input_shape, size),
+            "encoder": custom["encoder"] or networks.encoder(shape, latent, size),
+            "separator": custom["separator"] or networks.separator(latent, c["num_classes"], size),
+            "decoder": custom["decoder"] or networks.decoder(latent, shape, size),
         }
-        if game == "nc":
-            players["discriminator"] = discriminator or networks.projection_discriminator(latent_dim, num_classes, size)
-            terms = ("loss", "discriminator_loss", "adversarial_loss", "reconstruction_loss", "accuracy")
-        else:
-            terms = ("loss", "label_loss", "reconstruction_loss", "accuracy")
-        super().__init__(players, terms, labelled_fraction=labelled_fraction, **kwargs)
-        self.encoder, self.separator, self.decoder = (players[k] for k in ("encoder", "separator", "decoder"))
-        self.discriminator = players.get("discriminator")
-        self.config = dict(input_shape=input_shape, num_classes=num_classes, latent_dim=latent_dim, game=game,
-                           alpha=alpha, beta=beta, label_loss=label_loss, reconstruction=reconstruction,
-                           non_saturating=non_saturating, labelled_fraction=labelled_fraction, size=size)
+        if c["game"] == "nc":
+            players["discriminator"] = custom["discriminator"] or networks.projection_discriminator(
+                latent, c["num_classes"], size)
+        return players
 
     # -- the model as a function ----------------------------------------------------
     def call(self, x, training=False):
@@ -116,10 +110,12 @@ class SuperEncoder(GameModel):
 
     # -- the games ---------------------------------------------------------------------
     def phases(self):
-        autoencoder = ("encoder", "separator", "decoder")
         if self.config["game"] == "co":
-            return [(autoencoder, self._cooperative)]
-        return [(("discriminator",), self._discriminator), (autoencoder, self._non_cooperative)]
+            return [Phase(_AUTOENCODER, self._cooperative, losses=("label_loss", "reconstruction_loss"),
+                          metrics=("accuracy",))]
+        return [Phase(("discriminator",), self._discriminator, losses=("discriminator_loss",)),
+                Phase(_AUTOENCODER, self._non_cooperative, losses=("adversarial_loss", "reconstruction_loss"),
+                      metrics=("accuracy",))]
 
     def _forward(self, x, y, training):
         z = self.encoder(x, training=training)
@@ -132,7 +128,7 @@ class SuperEncoder(GameModel):
 
     def _cooperative(self, x, y, training):
         _, probs, onehot, labelled, rec, accuracy = self._forward(x, y, training)
-        per_class = _PER_SAMPLE[self.config["label_loss"]](onehot, probs)
+        per_class = per_sample_error(onehot, probs, self.config["label_loss"])
         label = global_mean(per_class * self.config["num_classes"], labelled)  # the norm: a sum over classes
         total = self.config["alpha"] * label + self.config["beta"] * rec
         return {"total": total, "label_loss": label, "reconstruction_loss": rec, "accuracy": accuracy}
@@ -144,9 +140,9 @@ class SuperEncoder(GameModel):
     def _discriminator(self, x, y, training):
         z, probs, onehot, labelled, _, _ = self._forward(x, y, training)
         wrong = mismatched_one_hot(y, self.config["num_classes"])
-        loss = matching_discriminator_loss(self._pair_logits(z, onehot, training),
-                                           self._pair_logits(z, ops.stop_gradient(probs), training),
-                                           self._pair_logits(z, wrong, training))
+        loss = kl.matching_discriminator_loss(self._pair_logits(z, onehot, training),
+                                              self._pair_logits(z, ops.stop_gradient(probs), training),
+                                              self._pair_logits(z, wrong, training))
         loss = global_mean(loss, labelled)
         return {"total": loss, "discriminator_loss": loss}
 

@@ -15,9 +15,14 @@ Latent-code separability (this project's reading of the paper's
    (b) `linear_probe_accuracy`: a logistic-regression probe on the raw,
        standardised codes under the same 5 folds;
    (c) `silhouette`: the silhouette score of the embedding by class.
+
+`score(model, x, y)` applies every metric a model's declared capabilities
+allow (`classifies`, `reconstructs`, `generates`; see `models.core.game`).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -102,6 +107,35 @@ def separability(codes, labels, seed=0, max_samples=None, folds=5):
         "samples": int(len(labels)),
     }
     return scores, embedding, index
+
+
+def score(model, x, y, tsne=False, max_samples=None, seed=0, output_dir=None, name="model"):
+    """Every metric that applies to `model` on (x, y): classification for
+    models that classify, reconstruction error for those that reconstruct,
+    and, with `tsne`, latent separability with its t-SNE scatter PNG; with
+    `output_dir`, an image grid of inputs, reconstructions and generations."""
+    result = {}
+    if model.classifies:
+        result["classification"] = classification_metrics(y, model.predict(x, verbose=0))
+    reconstructions = model.reconstruct(x) if model.reconstructs else None
+    if reconstructions is not None:
+        result["reconstruction"] = reconstruction_error(x, reconstructions)
+    if tsne:
+        scores, embedding, index = separability(model.encode(x), y, seed=seed, max_samples=max_samples)
+        result["separability"] = scores
+        if output_dir is not None:
+            plot_embedding(embedding, y[index], Path(output_dir) / f"tsne_{name}.png",
+                           title=f"t-SNE of {name} codes (kNN {scores['knn_accuracy']:.4f})")
+    if output_dir is not None:
+        rows, titles = [x[:10]], ["input"]
+        if reconstructions is not None:
+            rows.append(reconstructions[:10])
+            titles.append("reconstruction")
+        if model.generates:
+            rows.append(model.generate(list(range(model.config["num_classes"]))))
+            titles.append("generated from labels 0..K-1")
+        plot_image_rows(rows, Path(output_dir) / f"images_{name}.png", titles)
+    return result
 
 
 # -- plots ---------------------------------------------------------------------------------

@@ -22,9 +22,9 @@ import logging
 import time
 from pathlib import Path
 
-from models import datasets
-from models.base import check_choice
-from models.commands import TrainConfig, score, train
+from models import data, evaluation
+from models.core.checks import check_at_least, check_choice
+from models.training import SIZES, TrainConfig, relative, train
 
 log = logging.getLogger("keraslosses.reproduce")
 
@@ -55,21 +55,21 @@ class ReproduceConfig:
     seed: int = 0
 
     def __post_init__(self):
-        check_choice(self.dataset, "--dataset", tuple(datasets.INFO))
+        check_choice(self.dataset, "dataset", data.names())
+        check_choice(self.size, "size", SIZES)
         if self.epochs is None:
             self.epochs = {"digits": 30}.get(self.dataset, 5) if not self.quick else 2
-        if self.epochs < 1:
-            raise ValueError(f"--epochs must be >= 1; received {self.epochs}")
+        check_at_least(self.epochs, "epochs", 1)
         if self.models is not None:
             self.models = tuple(self.models)
             for name in self.models:
-                check_choice(name, "--models", MODELS)
+                check_choice(name, "models", MODELS)
 
 
 def run(config: ReproduceConfig) -> dict:
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    x_test, y_test = datasets.load_arrays(config.dataset, "test", config.data_dir)
+    x_test, y_test = data.load_arrays(config.dataset, "test", config.data_dir)
     rows = []
     start_all = time.perf_counter()
     names = config.models or (QUICK_MODELS if config.quick else MODELS)
@@ -79,7 +79,7 @@ def run(config: ReproduceConfig) -> dict:
                                    batch_size=config.batch_size, size=config.size, seed=config.seed,
                                    data_dir=config.data_dir, output_dir=str(out / name), verbose=0)
         model, summary = train(train_config)
-        result = score(model, x_test, y_test, separability=True, max_samples=config.max_samples, seed=config.seed,
+        result = evaluation.score(model, x_test, y_test, tsne=True, max_samples=config.max_samples, seed=config.seed,
                        output_dir=out / name, name=name)
         rows.append({"model": name, "train_seconds": summary["train_seconds"],
                      "accuracy": result.get("classification", {}).get("accuracy"),
@@ -88,7 +88,8 @@ def run(config: ReproduceConfig) -> dict:
                      "silhouette": result["separability"]["silhouette"],
                      "reconstruction": result.get("reconstruction", {}).get("mse"),
                      "paper": PAPER.get(config.dataset, {}).get(name, {})})
-    payload = {"config": dataclasses.asdict(config), "wall_seconds": round(time.perf_counter() - start_all, 1),
+    record = {k: relative(v) if k in ("data_dir", "output_dir") else v for k, v in dataclasses.asdict(config).items()}
+    payload = {"config": record, "wall_seconds": round(time.perf_counter() - start_all, 1),
                "rows": rows}
     (out / f"reproduce_{config.dataset}.json").write_text(json.dumps(payload, indent=2) + "\n")
     table = format_table(payload)
@@ -119,13 +120,13 @@ def format_table(payload) -> str:
 
 
 def add_arguments(parser):
-    parser.add_argument("--dataset", default="digits", help="digits (offline), mnist, fashion_mnist, ...")
+    parser.add_argument("--dataset", default="digits", choices=data.names(), help="digits is offline")
     parser.add_argument("--quick", action="store_true", help="five models, two epochs")
     parser.add_argument("--models", default=None, help="comma-separated subset of the table's models (default: all)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs per model (default: 30 digits, 5 else)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--max-samples", type=int, default=2000)
-    parser.add_argument("--size", default="small")
+    parser.add_argument("--size", default="small", choices=SIZES)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--output-dir", default="runs/reproduce")
     parser.set_defaults(run=lambda a: run(ReproduceConfig(

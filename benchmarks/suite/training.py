@@ -21,18 +21,13 @@ configurations measured in one process. `python scripts/bench_training.py
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import json
 import logging
-import os
-import platform
-import statistics
 import sys
-import time
-from pathlib import Path
 
-log = logging.getLogger("keraslosses.bench_training")
+from benchmarks.suite import harness
+
+log = logging.getLogger("benchmarks.training")
 
 SHAPE = (28, 28, 1)
 CLASSES = 10
@@ -64,13 +59,10 @@ def samples_per_second(model, x, y, config):
     n = config.batch_size * config.steps
     model.fit(x[: 2 * config.batch_size], y if y is None else _head(y, 2 * config.batch_size),
               batch_size=config.batch_size, epochs=1, verbose=0)  # trace and warm up
-    rates = []
-    for _ in range(config.repeats):
-        start = time.perf_counter()
-        model.fit(x[:n], y if y is None else _head(y, n), batch_size=config.batch_size, epochs=1, verbose=0,
-                  shuffle=False)
-        rates.append(n / (time.perf_counter() - start))
-    return statistics.median(rates)
+    seconds = harness.median_seconds(
+        lambda: model.fit(x[:n], y if y is None else _head(y, n), batch_size=config.batch_size, epochs=1,
+                          verbose=0, shuffle=False), config.repeats)
+    return n / seconds
 
 
 def _head(y, n):
@@ -103,13 +95,10 @@ def run(config: TrainingBenchConfig) -> dict:
     records = []
 
     def measure(label, make, targets, policy="float32", size="small"):
-        keras.config.set_dtype_policy(policy)
         keras.utils.set_random_seed(0)
-        try:
+        with models.policy_scope(policy):
             model = make(size)
-            rate = samples_per_second(model, x, targets, config)
-        finally:
-            keras.config.set_dtype_policy("float32")
+        rate = samples_per_second(model, x, targets, config)
         record = {"benchmark": label, "policy": policy, "size": size, "samples_per_s": round(rate, 1)}
         records.append(record)
         log.info("%-24s %-15s %-6s %9.1f samples/s", label, policy, size, rate)
@@ -135,17 +124,9 @@ def run(config: TrainingBenchConfig) -> dict:
                      for policy in ("float32", "mixed_bfloat16", "mixed_float16")}
             for policy in ("mixed_bfloat16", "mixed_float16"):
                 comparisons[f"{name}_{size}_{policy}_over_float32"] = round(rates[policy] / rates["float32"], 3)
-    result = {
-        "config": dataclasses.asdict(config),
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "keras": keras.__version__},
-        "records": records,
-        "ratios": comparisons,
-    }
-    path = Path(config.output)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(format_table(result))
-    return result
+    result = {"config": dataclasses.asdict(config), "machine": harness.machine(), "records": records,
+              "ratios": comparisons}
+    return harness.write(result, config.output, format_table(result))
 
 
 def format_table(result) -> str:
@@ -157,15 +138,14 @@ def format_table(result) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="bench_training", description=__doc__.splitlines()[0])
+def add_arguments(parser) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer steps and repeats")
     parser.add_argument("--output", default=TrainingBenchConfig.output)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    run(TrainingBenchConfig(quick=args.quick, output=args.output))
-    return 0
+    parser.set_defaults(run=lambda args: run(TrainingBenchConfig(quick=args.quick, output=args.output)))
+
+
+def main(argv=None) -> int:
+    return harness.main("bench_training", __doc__.splitlines()[0], add_arguments, argv)
 
 
 if __name__ == "__main__":

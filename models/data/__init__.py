@@ -63,6 +63,11 @@ class DatasetFileError(ValueError):
     """A dataset file is missing, truncated or corrupt."""
 
 
+def names():
+    """The dataset names the zoo knows (its image shape and class count)."""
+    return tuple(INFO)
+
+
 def info(name):
     """(image shape, number of classes) of a known dataset."""
     if name not in INFO:

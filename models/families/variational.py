@@ -26,8 +26,9 @@ import keras
 from keras import ops
 
 import keraslosses as kl
-from models.autoencoders import Autoencoder
-from models.base import check_choice, global_mean, register
+from models.core.checks import check_choice
+from models.core.game import Phase, global_mean, register
+from models.families.autoencoders import Autoencoder
 
 
 @register
@@ -40,12 +41,12 @@ class VariationalAutoencoder(Autoencoder):
             (half the summed squared error).
     """
 
-    TERMS = ("loss", "reconstruction_loss", "kl_loss")
-
     def __init__(self, input_shape, latent_dim=16, beta=1.0, likelihood="bernoulli", **kwargs):
         check_choice(likelihood, "likelihood", ("bernoulli", "gaussian"))
         super().__init__(input_shape, latent_dim=latent_dim, **kwargs)
-        self.config.update({"beta": beta, "likelihood": likelihood})
+
+    def reconstruction_phase(self):
+        return Phase(("encoder", "decoder"), self._reconstruct, losses=("reconstruction_loss", "kl_loss"), main=True)
 
     @staticmethod
     def code_size(latent_dim):

@@ -1,15 +1,15 @@
 """The independent CNN: the Auto-classifier's classifier C trained alone.
 
 The paper's "Independent CNN" row: the same classifier network as the
-Auto-classifier's C (`models.networks.classifier`), trained with
+Auto-classifier's C (`models.core.networks.classifier`), trained with
 cross-entropy only, with no generator. `encode(x)` returns C(x), like the
 Auto-classifier, so both are scored on the same code.
 """
 
 from __future__ import annotations
 
-from models import networks
-from models.base import GameModel, classification_terms, register
+from models.core import networks
+from models.core.game import GameModel, Phase, register
 
 
 @register
@@ -22,17 +22,19 @@ class IndependentCNN(GameModel):
         size: "small" or "large" (the same networks as the Auto-classifier).
         labelled_fraction: fraction of training labels used (-1 = unlabelled).
         classifier: optional custom player.
+        **kwargs: `keras.Model` arguments (`name`, `dtype`).
     """
 
     PLAYER_NAMES = ("classifier",)
+    classifies = True
 
     def __init__(self, input_shape, num_classes, size="small", labelled_fraction=1.0, classifier=None, **kwargs):
-        input_shape = tuple(input_shape)
-        players = {"classifier": classifier or networks.classifier(input_shape, num_classes, size)}
-        super().__init__(players, ("loss", "accuracy"), labelled_fraction=labelled_fraction, **kwargs)
-        self.classifier = players["classifier"]
-        self.config = dict(input_shape=input_shape, num_classes=num_classes, size=size,
-                           labelled_fraction=labelled_fraction)
+        super().__init__(**kwargs)
+
+    def build_players(self, custom):
+        c = self.config
+        return {"classifier": custom["classifier"] or networks.classifier(tuple(c["input_shape"]),
+                                                                           c["num_classes"], c["size"])}
 
     def call(self, x, training=False):
         return self.classifier(x, training=training)
@@ -41,9 +43,9 @@ class IndependentCNN(GameModel):
         return self.classifier.predict(x, batch_size=batch_size, verbose=0)
 
     def phases(self):
-        return [(("classifier",), self._classify)]
+        return [Phase(("classifier",), self._classify, metrics=("accuracy",))]
 
     def _classify(self, x, y, training):
         probs = self.classifier(x, training=training)
-        _, _, loss, accuracy = classification_terms(probs, y, self.config["num_classes"])
+        _, _, loss, accuracy = self.classification_terms(probs, y)
         return {"total": loss, "accuracy": accuracy}

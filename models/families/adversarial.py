@@ -32,9 +32,9 @@ import keras
 from keras import ops
 
 import keraslosses as kl
-from models import networks
-from models.autoencoders import Autoencoder
-from models.base import global_mean, register
+from models.core import networks
+from models.core.game import Phase, global_mean, register
+from models.families.autoencoders import Autoencoder
 
 
 @register
@@ -49,25 +49,25 @@ class AdversarialAutoencoder(Autoencoder):
     """
 
     PLAYER_NAMES = ("encoder", "decoder", "discriminator")
-    TERMS = ("loss", "reconstruction_loss", "discriminator_loss", "adversarial_loss")
-    SLOTS = {"encoder": "encoder", "decoder": "decoder", "discriminator": "discriminator",
-             "encoder_generator": "encoder"}
+    OPTIMIZER_SLOTS = {"encoder": "encoder", "decoder": "decoder", "discriminator": "discriminator",
+                       "encoder_generator": "encoder"}
 
     def __init__(self, input_shape, latent_dim=16, prior_std=1.0, integrated=False, corruption_samples=5,
-                 discriminator=None, size="small", **kwargs):
-        discriminator = discriminator or networks.vector_discriminator(latent_dim, size)
-        super().__init__(input_shape, latent_dim=latent_dim, size=size,
-                         extra_players={"discriminator": discriminator}, optimizer_slots=self.SLOTS, **kwargs)
-        if integrated and self.config["noise"] == "none":
+                 discriminator=None, **kwargs):
+        if integrated and kwargs.get("noise", "none") == "none":
             raise ValueError("`integrated=True` (iDAAE) integrates over a corruption process: set `noise`.")
-        self.discriminator = discriminator
-        self.config.update({"prior_std": prior_std, "integrated": integrated, "corruption_samples": corruption_samples})
+        super().__init__(input_shape, latent_dim=latent_dim, **kwargs)
+
+    def build_players(self, custom):
+        c = self.config
+        return {**super().build_players(custom),
+                "discriminator": custom["discriminator"] or networks.vector_discriminator(c["latent_dim"], c["size"])}
 
     def phases(self):
         return [
-            (("encoder", "decoder"), self._reconstruct),
-            (("discriminator",), self._discriminate),
-            (("encoder_generator",), self._fool),
+            self.reconstruction_phase(),
+            Phase(("discriminator",), self._discriminate, losses=("discriminator_loss",)),
+            Phase(("encoder_generator",), self._fool, losses=("adversarial_loss",)),
         ]
 
     def regularised_codes(self, x, training):
@@ -89,7 +89,3 @@ class AdversarialAutoencoder(Autoencoder):
         fake = self.discriminator(self.regularised_codes(x, training), training=training)
         loss = global_mean(kl.generator_loss(fake))
         return {"total": loss, "adversarial_loss": loss}
-
-    def _reconstruct(self, x, y, training):
-        terms = super()._reconstruct(x, y, training)
-        return {**terms, "loss": terms["total"]}

@@ -1,0 +1,135 @@
+"""`keraslosses pretrained list | download NAME | publish ...`.
+
+`publish` (for maintainers) adds a `keraslosses train` run to
+`saved_models/`: an optimizer-free `<name>.keras` and its manifest entry
+(constructor arguments, size, SHA-256, test metrics, training settings).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from models import data, pretrained
+
+log = logging.getLogger("keraslosses.pretrained")
+
+_COLUMNS = (("accuracy", "accuracy"), ("recon MSE", "reconstruction_mse"), ("sep kNN", "separability_knn"))
+
+
+def measure(model, dataset: str, data_dir=None, separability: bool = False, max_samples: int = 2000) -> dict:
+    """The manifest's metrics of `model` on the test split of `dataset`:
+    accuracy, reconstruction MSE (where the model reconstructs) and,
+    optionally, the separability scores (t-SNE + 5-NN, see
+    `models.evaluation`). Rounded to 6 decimals."""
+    from models import evaluation
+
+    x, y = data.load_arrays(dataset, "test", data_dir)
+    result = evaluation.score(model, x, y, tsne=separability, max_samples=max_samples)
+    metrics = {}
+    if "classification" in result:
+        metrics["accuracy"] = result["classification"]["accuracy"]
+    if "reconstruction" in result:
+        metrics["reconstruction_mse"] = result["reconstruction"]["mse"]
+    if separability:
+        sep = result["separability"]
+        metrics.update(separability_knn=sep["knn_accuracy"], linear_probe=sep["linear_probe_accuracy"],
+                       silhouette=sep["silhouette"])
+    return {k: round(float(v), 6) for k, v in metrics.items()}
+
+
+def inference_copy(model):
+    """A copy of `model` with the same weights and no optimizer state: what
+    ships (a third of the size of a compiled model's file under Adam)."""
+    clone = model.__class__.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+def publish(run_dir, name: str, dataset: str, *, data_dir=None, saved_models="saved_models",
+            max_samples: int = 2000, note: str | None = None) -> dict:
+    """Add the model trained by `keraslosses train --output-dir RUN_DIR` to
+    `saved_models/`: an optimizer-free `<name>.keras`, and its manifest entry
+    (constructor arguments, size, SHA-256, test metrics, training settings,
+    and an optional note for users, e.g. a known weakness)."""
+    import keraslosses
+
+    run_dir, folder = Path(run_dir), Path(saved_models)
+    trained = json.loads((run_dir / "train.json").read_text())
+    model = inference_copy(pretrained.load_model(run_dir / "model.keras"))
+    path = folder / f"{name}.keras"
+    model.save(path)
+    metrics = measure(pretrained.load_model(path), dataset, data_dir, separability=True, max_samples=max_samples)
+    cfg = trained["config"]
+    command = (f"keraslosses train --model {cfg['model']} --dataset {cfg['dataset']} --epochs {cfg['epochs']} "
+               f"--batch-size {cfg['batch_size']} --learning-rate {cfg['learning_rate']} --precision "
+               f"{cfg['precision']} --size {cfg['size']} --seed {cfg['seed']} --data-dir DATA_DIR")
+    entry = {"model": cfg["model"], "class": type(model).__name__, "arguments": dict(model.config),
+             "dataset": dataset, "file": path.name, "bytes": path.stat().st_size, "sha256": pretrained.sha256(path),
+             "parameters": int(model.count_params()), "metrics": metrics,
+             "training": {"command": command, "epochs_run": trained["epochs_run"],
+                          "train_seconds": trained["train_seconds"]},
+             "keraslosses_version": keraslosses.__version__}
+    if note:
+        entry["note"] = note
+    manifest_file = folder / "manifest.json"
+    payload = json.loads(manifest_file.read_text()) if manifest_file.is_file() else {"format": 1, "models": {}}
+    payload["models"][name] = entry
+    payload["models"] = dict(sorted(payload["models"].items()))
+    manifest_file.write_text(json.dumps(payload, indent=2) + "\n")
+    log.info("published %s: %s", name, json.dumps(metrics))
+    return entry
+
+
+def format_table(rows: dict) -> str:
+    """The `list` table: one row per model, every column as wide as its
+    longest cell."""
+    header = ["name", "dataset", *(title for title, _ in _COLUMNS), "MB"]
+    body = []
+    for name, e in sorted(rows.items()):
+        m = e["metrics"]
+        body.append([name, e["dataset"], *(f"{m[k]:.4f}" if k in m else "-" for _, k in _COLUMNS),
+                     f"{e['bytes'] / 1e6:.2f}"])
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    lines = []
+    for row in [header, *body]:
+        cells = [c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _list(args):
+    print(format_table(pretrained.manifest()))
+    return 0
+
+
+def _download(args):
+    print(pretrained.fetch(args.name, cache_dir=args.cache_dir, base_url=args.base_url))
+    return 0
+
+
+def _publish(args):
+    publish(args.run_dir, args.name, args.dataset, data_dir=args.data_dir, saved_models=args.saved_models,
+            note=args.note)
+    return 0
+
+
+def add_arguments(parser):
+    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    sub.add_parser("list", help="the pretrained models and their test metrics").set_defaults(
+        run=_list, needs_tensorflow=False)
+    download = sub.add_parser("download", help="fetch (or find) a pretrained file and print its path")
+    download.add_argument("name", choices=pretrained.list_pretrained(), metavar="NAME")
+    download.add_argument("--cache-dir", default=None, help="Keras cache folder (default ~/.keras)")
+    download.add_argument("--base-url", default=None, help=f"download location (default ${pretrained.ENV_MODELS_URL}"
+                                                           f" or {pretrained.DEFAULT_BASE_URL})")
+    download.set_defaults(run=_download)
+    pub = sub.add_parser("publish", help="(maintainers) add a `keraslosses train` run to saved_models/")
+    pub.add_argument("--run-dir", required=True, help="the --output-dir of `keraslosses train`")
+    pub.add_argument("--name", required=True, help="the pretrained name, e.g. ac_co_v1_mse_mnist")
+    pub.add_argument("--dataset", required=True, choices=data.names())
+    pub.add_argument("--data-dir", default=None)
+    pub.add_argument("--saved-models", default="saved_models")
+    pub.add_argument("--note", default=None, help="a line for users (a known weakness, ...)")
+    pub.set_defaults(run=_publish)

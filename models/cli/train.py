@@ -1,0 +1,120 @@
+"""`keraslosses train`, `keraslosses evaluate` and `keraslosses tsne`.
+
+`train` builds a `models.training.TrainConfig` from the options; `evaluate`
+and `tsne` load a `.keras` file (`--model FILE`) or a pretrained model
+(`--pretrained NAME`), score it on the test split of a dataset and write
+`evaluate.json` / `tsne.json` (and PNGs) into one `--output-dir`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from pathlib import Path
+
+from models import data, pretrained, training
+from models.families import registry
+
+log = logging.getLogger("keraslosses.cli")
+
+
+# --------------------------------------------------------------------------
+# train
+# --------------------------------------------------------------------------
+def add_train_arguments(parser):
+    d = {f.name: f.default for f in dataclasses.fields(training.TrainConfig)}
+    parser.add_argument("--model", required=True, choices=registry.list_models(), metavar="MODEL",
+                        help=f"a registry name: {', '.join(registry.list_models())}")
+    parser.add_argument("--dataset", default=d["dataset"], choices=data.names())
+    parser.add_argument("--epochs", type=int, default=d["epochs"])
+    parser.add_argument("--batch-size", type=int, default=d["batch_size"])
+    parser.add_argument("--learning-rate", type=float, default=d["learning_rate"])
+    parser.add_argument("--precision", default=d["precision"], choices=training.PRECISIONS)
+    parser.add_argument("--strategy", default=d["strategy"], choices=training.STRATEGIES)
+    parser.add_argument("--labelled-fraction", type=float, default=None, help="fraction of labels used (SE*)")
+    parser.add_argument("--size", default=d["size"], choices=training.SIZES, help="network size")
+    parser.add_argument("--seed", type=int, default=d["seed"])
+    parser.add_argument("--data-dir", default=None, help=f"folder of local dataset files (or ${data.ENV_DATA_DIR})")
+    parser.add_argument("--output-dir", default=d["output_dir"])
+    parser.set_defaults(run=_train)
+
+
+def _train(args):
+    training.train(training.TrainConfig(
+        model=args.model, dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
+        learning_rate=args.learning_rate, precision=args.precision, strategy=args.strategy,
+        labelled_fraction=args.labelled_fraction, size=args.size, seed=args.seed, data_dir=args.data_dir,
+        output_dir=args.output_dir))
+    return 0
+
+
+# --------------------------------------------------------------------------
+# evaluate / tsne
+# --------------------------------------------------------------------------
+@dataclasses.dataclass
+class EvaluateConfig:
+    """Exactly one of `model_file` (a `.keras` path) and `pretrained` (a zoo
+    name); `dataset` defaults to the pretrained model's, else digits."""
+
+    model_file: str | None = None
+    pretrained: str | None = None
+    dataset: str | None = None
+    data_dir: str | None = None
+    output_dir: str = "runs/evaluate"
+    max_samples: int | None = 2000
+    seed: int = 0
+    separability: bool = False
+
+    def __post_init__(self):
+        if (self.model_file is None) == (self.pretrained is None):
+            raise ValueError("give exactly one of `model_file` and `pretrained`; received "
+                             f"model_file={self.model_file!r}, pretrained={self.pretrained!r}.")
+        if self.pretrained is not None:
+            self.dataset = self.dataset or pretrained.entry(self.pretrained)["dataset"]
+        elif not Path(self.model_file).is_file():
+            raise FileNotFoundError(f"--model {self.model_file!r}: no such file (for a zoo model, use --pretrained "
+                                    f"NAME; `keraslosses pretrained list` names them)")
+        self.dataset = self.dataset or "digits"
+        if self.dataset not in data.names():
+            raise ValueError(f"`dataset` must be one of {list(data.names())}; received dataset={self.dataset!r}.")
+
+    @property
+    def name(self):
+        return self.pretrained or Path(self.model_file).stem
+
+
+def evaluate(config: EvaluateConfig):
+    """Score a saved or pretrained model on the test split; write the JSON."""
+    from models import evaluation
+
+    out = Path(config.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if config.pretrained is not None:
+        model = pretrained.load_pretrained(config.pretrained)
+    else:
+        model = pretrained.load_model(config.model_file)
+    x, y = data.load_arrays(config.dataset, "test", config.data_dir)
+    result = evaluation.score(model, x, y, config.separability, config.max_samples, config.seed, out, config.name)
+    record = {k: training.relative(v) if k in ("model_file", "data_dir", "output_dir") else v
+              for k, v in dataclasses.asdict(config).items()}
+    payload = {"config": record, **result}
+    training.write_json(out / ("tsne.json" if config.separability else "evaluate.json"), payload)
+    log.info("%s", json.dumps(result, default=float)[:2000])
+    return payload
+
+
+def add_evaluate_arguments(parser, separability=False):
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--model", metavar="FILE", help="a .keras file saved by `keraslosses train`")
+    which.add_argument("--pretrained", metavar="NAME", choices=pretrained.list_pretrained(),
+                       help="a pretrained model (`keraslosses pretrained list`)")
+    parser.add_argument("--dataset", default=None, choices=data.names(),
+                        help="default: the pretrained model's dataset, else digits")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--max-samples", type=int, default=2000, help="codes embedded by t-SNE (stratified subset)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output-dir", default="runs/tsne" if separability else "runs/evaluate")
+    parser.set_defaults(run=lambda a: evaluate(EvaluateConfig(
+        model_file=a.model, pretrained=a.pretrained, dataset=a.dataset, data_dir=a.data_dir,
+        output_dir=a.output_dir, max_samples=a.max_samples, seed=a.seed, separability=separability)) and 0)

@@ -1,0 +1,135 @@
+"""Training one registry model: `TrainConfig` -> `train(config)`.
+
+The library half of `keraslosses train` and `keraslosses reproduce`: a
+validated config object (a bad value raises a `ValueError` naming the field
+and the valid choices), one output folder holding `model.keras`,
+`history.json`, `train.json`, `curves.png` and TensorBoard logs, and resumption
+of a killed run from its last finished epoch. Precision and the distribution
+strategy are arguments: the model is built under `precision` (the global
+dtype policy is left as it was) and inside `strategy`'s scope.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+from models import data
+from models.core.checks import check_at_least, check_choice, check_fraction
+from models.families import registry
+
+log = logging.getLogger("keraslosses.training")
+
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+STRATEGIES = ("default", "mirrored", "multiworker")
+SIZES = ("small", "large")
+
+
+def write_json(path, payload):
+    Path(path).write_text(json.dumps(payload, indent=2, default=float) + "\n")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Settings of one training run (see the module docstring)."""
+
+    model: str
+    dataset: str = "digits"
+    epochs: int = 10
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    precision: str = "float32"
+    strategy: str = "default"
+    labelled_fraction: float | None = None
+    size: str = "small"
+    seed: int = 0
+    data_dir: str | None = None
+    output_dir: str = "runs/train"
+    verbose: str | int = "auto"
+
+    def __post_init__(self):
+        check_choice(self.model, "model", registry.list_models())
+        check_choice(self.dataset, "dataset", data.names())
+        check_choice(self.precision, "precision", PRECISIONS)
+        check_choice(self.strategy, "strategy", STRATEGIES)
+        check_choice(self.size, "size", SIZES)
+        check_at_least(self.epochs, "epochs", 1)
+        check_at_least(self.batch_size, "batch_size", 1)
+        if self.labelled_fraction is not None:
+            check_fraction(self.labelled_fraction, "labelled_fraction")
+
+    def record(self):
+        """The settings as written to `train.json`: folders as given, relative
+        when they lie under the working directory."""
+        return {k: relative(v) if k in ("data_dir", "output_dir") else v for k, v in dataclasses.asdict(self).items()}
+
+
+def relative(path):
+    """`path` relative to the working directory (so result files hold no
+    absolute path of the machine that made them)."""
+    if path is None:
+        return None
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return Path(path).name
+
+
+def distribution_strategy(name):
+    """The `tf.distribute` strategy of a `STRATEGIES` name."""
+    import tensorflow as tf
+
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()  # cluster from TF_CONFIG
+    return tf.distribute.get_strategy()
+
+
+def train(config: TrainConfig):
+    """Train one registry model; save `model.keras`, `history.json`,
+    `train.json`, `curves.png` and TensorBoard logs under `output_dir`. A
+    killed run resumes from its last finished epoch
+    (`keras.callbacks.BackupAndRestore` in `output_dir/backup`) when started
+    again with the same output folder.
+
+    Returns:
+        (the trained model, the summary dict).
+    """
+    import keras
+
+    from models.evaluation import plot_history
+
+    out = Path(config.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(config.seed)
+    shape, classes = data.info(config.dataset)
+    x, y = data.load_arrays(config.dataset, "train", config.data_dir)
+    log.info("%s: %d training images of shape %s", config.dataset, len(x), x.shape[1:])
+    kwargs = {"size": config.size}
+    if config.labelled_fraction is not None:
+        kwargs["labelled_fraction"] = config.labelled_fraction
+    with distribution_strategy(config.strategy).scope():
+        model = registry.create(config.model, input_shape=shape, num_classes=classes,
+                                dtype_policy=config.precision, **kwargs)
+        model.compile(optimizers={slot: keras.optimizers.Adam(config.learning_rate)
+                                  for slot in model.optimizer_slots})
+    callbacks = [keras.callbacks.BackupAndRestore(str(out / "backup")),
+                 keras.callbacks.TensorBoard(str(out / "logs"))]
+    start = time.perf_counter()
+    history = model.fit(x, y if model.classifies else None, epochs=config.epochs, batch_size=config.batch_size,
+                        callbacks=callbacks, verbose=config.verbose)
+    seconds = time.perf_counter() - start
+    model.save(out / "model.keras")
+    history = {k: [float(v) for v in values] for k, values in history.history.items()}
+    summary = {"config": config.record(), "epochs_run": len(history.get("loss", [])),
+               "train_seconds": round(seconds, 2), "final": {k: v[-1] for k, v in history.items()}}
+    write_json(out / "history.json", history)
+    write_json(out / "train.json", summary)
+    plot_history(history, out / "curves.png")
+    log.info("trained %s in %.1f s; wrote %s", config.model, seconds, out / "model.keras")
+    return model, summary
