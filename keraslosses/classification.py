@@ -28,6 +28,7 @@ from keraslosses._utils import (
     constant,
     log_probs,
     logits_of,
+    mean,
     sparse_labels,
 )
 
@@ -94,8 +95,8 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
         y = y * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if logits is not None:
         # The fused kernel: max(x, 0) - x y + log1p(exp(-|x|)), exact for any logit.
-        return ops.mean(ops.binary_crossentropy(y, logits, from_logits=True), axis=-1)
-    return -ops.mean(y * log_p + (1.0 - y) * log_q, axis=-1)
+        return mean(ops.binary_crossentropy(y, logits, from_logits=True), axis=-1)
+    return -mean(y * log_p + (1.0 - y) * log_q, axis=-1)
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
@@ -166,12 +167,13 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, label_smo
     axis = axis % len(scores.shape)
     if logits is not None and axis == len(scores.shape) - 1:
         # The fused sparse softmax cross-entropy kernel (last axis only).
-        nll = ops.sparse_categorical_crossentropy(labels, logits, from_logits=True)
-        mean_log_p = ops.mean(logits, axis=axis) - ops.logsumexp(logits, axis=axis) if label_smoothing else None
+        # Cast back: Keras' JAX kernel returns float64 for float32 logits when x64 is on.
+        nll = ops.cast(ops.sparse_categorical_crossentropy(labels, logits, from_logits=True), logits.dtype)
+        mean_log_p = mean(logits, axis=axis) - ops.logsumexp(logits, axis=axis) if label_smoothing else None
     else:
         log_p = scores if logits is None else ops.log_softmax(logits, axis=axis)
         nll = -ops.squeeze(ops.take_along_axis(log_p, ops.expand_dims(labels, axis), axis=axis), axis=axis)
-        mean_log_p = ops.mean(log_p, axis=axis)
+        mean_log_p = mean(log_p, axis=axis)
     if label_smoothing:
         nll = (1.0 - label_smoothing) * nll - label_smoothing * mean_log_p
     return nll
@@ -213,7 +215,7 @@ def binary_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_logits
     bce = -(y * log_p + (1.0 - y) * log_q)
     one_minus_pt = y * ops.exp(log_q) + (1.0 - y) * ops.exp(log_p)
     alpha_t = y * alpha + (1.0 - y) * (1.0 - alpha)
-    return ops.mean(alpha_t * ops.power(one_minus_pt, gamma) * bce, axis=-1)
+    return mean(alpha_t * ops.power(one_minus_pt, gamma) * bce, axis=-1)
 
 
 def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False, axis=-1):

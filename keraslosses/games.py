@@ -34,6 +34,8 @@ from keraslosses._utils import (
     check_scalar_range,
     constant,
     floats,
+    magnitude,
+    mean,
     reduce_all_but_batch,
     sparse_labels,
 )
@@ -61,7 +63,7 @@ def strict_cooperative(classifier_loss, generator_loss):
     Autonets" (Auto-classifier, strict cooperation).
     """
     lc, lg = floats(classifier_loss, generator_loss)
-    return lc + lg + ops.abs(lc - lg)
+    return lc + lg + magnitude(lc - lg)
 
 
 def adjusted_cooperative(classifier_loss, generator_loss, weight=1.0):
@@ -95,7 +97,7 @@ def _classification_term(labels, outputs, kind, from_logits):
     labels = ops.cast(labels, probs.dtype)
     check_same_shape(labels, probs)
     diff = probs - labels
-    return ops.mean(ops.square(diff) if kind == "mse" else ops.abs(diff), axis=-1)
+    return mean(ops.square(diff) if kind == "mse" else magnitude(diff), axis=-1)
 
 
 def _reconstruction_term(images, reconstructions, kind):
@@ -103,7 +105,7 @@ def _reconstruction_term(images, reconstructions, kind):
     images, reconstructions = floats(images, reconstructions)
     check_same_shape(images, reconstructions, "images", "reconstructions")
     diff = reconstructions - images
-    return reduce_all_but_batch(ops.square(diff) if kind == "mse" else ops.abs(diff))
+    return reduce_all_but_batch(ops.square(diff) if kind == "mse" else magnitude(diff))
 
 
 def cooperative_terms(y_true, y_pred, classification="crossentropy", reconstruction="mse", from_logits=False):
@@ -239,7 +241,7 @@ def discriminator_loss(real_output, fake_output, from_logits=True):
     check_same_shape(real_output, fake_output, "real_output", "fake_output")
     log_d_real, _ = binary_log_probs(real_output, from_logits)
     _, log_one_minus_d_fake = binary_log_probs(fake_output, from_logits)
-    return -ops.mean(log_d_real + log_one_minus_d_fake, axis=-1)
+    return -mean(log_d_real + log_one_minus_d_fake, axis=-1)
 
 
 def generator_loss(fake_output, from_logits=True, non_saturating=True):
@@ -264,7 +266,7 @@ def generator_loss(fake_output, from_logits=True, non_saturating=True):
     """
     (fake_output,) = floats(fake_output)
     log_d, log_one_minus_d = binary_log_probs(fake_output, from_logits)
-    return ops.mean(-log_d if non_saturating else log_one_minus_d, axis=-1)
+    return mean(-log_d if non_saturating else log_one_minus_d, axis=-1)
 
 
 def matching_discriminator_loss(real_output, fake_output, mismatched_output, from_logits=True, mismatch_weight=0.5):
@@ -307,7 +309,7 @@ def matching_discriminator_loss(real_output, fake_output, mismatched_output, fro
     _, log_not_fake = binary_log_probs(fake_output, from_logits)
     _, log_not_mismatched = binary_log_probs(mismatched_output, from_logits)
     w = constant(mismatch_weight, log_d_real.dtype)
-    return -ops.mean(log_d_real + (1 - w) * log_not_fake + w * log_not_mismatched, axis=-1)
+    return -mean(log_d_real + (1 - w) * log_not_fake + w * log_not_mismatched, axis=-1)
 
 
 def _matching_discriminator_loss(y_true, y_pred, **kwargs):

@@ -35,6 +35,7 @@ from keraslosses._utils import (
     l2_normalize,
     masked_max,
     masked_min,
+    mean,
     safe_sqrt,
     sparse_labels,
 )
@@ -295,7 +296,7 @@ def contrastive(y_true, y_pred, margin=1.0):
     if len(d.shape) == 1:  # (B,) distances: one pair per row
         y, d = y[:, None], d[:, None]
     check_in_range(y, "y_true", what="pair labels")
-    return ops.mean(y * ops.square(d) + (1.0 - y) * ops.square(ops.relu(margin - d)), axis=-1)
+    return mean(y * ops.square(d) + (1.0 - y) * ops.square(ops.relu(margin - d)), axis=-1)
 
 
 def _pairs(y_pred):

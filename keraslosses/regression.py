@@ -17,6 +17,8 @@ from keraslosses._utils import (
     check_scalar_range,
     constant,
     floats,
+    magnitude,
+    mean,
     safe_sqrt,
 )
 
@@ -43,7 +45,7 @@ def mean_absolute_error(y_true, y_pred):
         >>> float(mean_absolute_error([[0.0, 1.0]], [[1.0, 1.0]])[0])
         0.5
     """
-    return ops.mean(ops.abs(_residual(y_true, y_pred)), axis=-1)
+    return mean(magnitude(_residual(y_true, y_pred)), axis=-1)
 
 
 def mean_squared_error(y_true, y_pred):
@@ -62,7 +64,7 @@ def mean_squared_error(y_true, y_pred):
         >>> float(mean_squared_error([[0.0, 1.0]], [[1.0, 3.0]])[0])
         2.5
     """
-    return ops.mean(ops.square(_residual(y_true, y_pred)), axis=-1)
+    return mean(ops.square(_residual(y_true, y_pred)), axis=-1)
 
 
 def root_mean_squared_error(y_true, y_pred):
@@ -106,13 +108,13 @@ def huber(y_true, y_pred, delta=1.0):
     Reference: P. J. Huber, "Robust Estimation of a Location Parameter", 1964.
     """
     check_scalar_range(delta, "delta", low=0.0, low_open=True)
-    abs_r = ops.abs(_residual(y_true, y_pred))
+    abs_r = magnitude(_residual(y_true, y_pred))
     delta = constant(delta, abs_r.dtype)
     # min(|r|, delta) is the quadratic part; the rest grows linearly. This
     # form has no branch, so both pieces are finite everywhere.
     quadratic = ops.minimum(abs_r, delta)
     linear = abs_r - quadratic
-    return ops.mean(0.5 * ops.square(quadratic) + delta * linear, axis=-1)
+    return mean(0.5 * ops.square(quadratic) + delta * linear, axis=-1)
 
 
 def squared_log_error(y_true, y_pred, offset=1.0):
@@ -146,7 +148,7 @@ def squared_log_error(y_true, y_pred, offset=1.0):
         log_true, log_pred = ops.log1p(y_true), ops.log1p(y_pred)
     else:
         log_true, log_pred = ops.log(y_true + offset), ops.log(y_pred + offset)
-    return ops.mean(ops.square(log_pred - log_true), axis=-1)
+    return mean(ops.square(log_pred - log_true), axis=-1)
 
 
 def pinball(y_true, y_pred, tau=0.5):
@@ -174,7 +176,7 @@ def pinball(y_true, y_pred, tau=0.5):
     check_scalar_range(tau, "tau", low=0.0, high=1.0)
     r = -_residual(y_true, y_pred)
     tau = constant(tau, r.dtype)
-    return ops.mean(ops.maximum(tau * r, (tau - 1.0) * r), axis=-1)
+    return mean(ops.maximum(tau * r, (tau - 1.0) * r), axis=-1)
 
 
 # --------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from keraslosses._utils import (
     check_scalar_range,
     constant,
     floats,
+    mean,
 )
 
 # Half of float32's machine epsilon: the smallest gap to a limit that the
@@ -114,7 +115,7 @@ def general_robust(y_true, y_pred, alpha=1.0, scale=1.0):
     alpha = constant(alpha, x.dtype)
     scale = constant(scale, x.dtype)
     check_positive(scale, "scale")
-    return ops.mean(_rho(x, alpha, scale), axis=-1)
+    return mean(_rho(x, alpha, scale), axis=-1)
 
 
 @register
@@ -290,7 +291,7 @@ class AdaptiveRobustLoss(keras.layers.Layer):
         alpha, scale = ops.cast(self.alpha(), x.dtype), ops.cast(self.scale(), x.dtype)
         nll = ops.sum(adaptive_nll(x, alpha, scale), axis=-1)
         if self.add_loss_to_layer:
-            self.add_loss(ops.mean(nll))
+            self.add_loss(mean(nll))
         return nll
 
     def compute_output_shape(self, input_shape):

@@ -7,9 +7,9 @@ import math
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import keraslosses as kl
+from tests import backend as B
 
 
 def value(x):
@@ -18,10 +18,7 @@ def value(x):
 
 def grad(fn, *args):
     """Gradient of sum(fn(*args)) with respect to every argument."""
-    variables = [tf.Variable(np.asarray(a, np.float64)) for a in args]
-    with tf.GradientTape() as tape:
-        total = tf.reduce_sum(fn(*variables))
-    return [g.numpy() for g in tape.gradient(total, variables)]
+    return B.value_and_grads(fn, args)[1]
 
 
 # regression --------------------------------------------------------------------------
@@ -171,7 +168,7 @@ def test_sparse_label_smoothing_equals_dense_label_smoothing(rng):
 def test_integer_label_257_stays_257_under_mixed_precision(policy, loss_cls, rng):
     keras.config.set_dtype_policy(policy)
     logits = rng.normal(size=(2, 300)).astype("float32")
-    half = tf.constant(logits, keras.config.dtype_policy().compute_dtype)
+    half = B.constant(logits, keras.config.dtype_policy().compute_dtype)
     labels = np.array([257, 3])
     kwargs = {"from_logits": True} if loss_cls is kl.SparseCategoricalCrossentropy else {}
     got = loss_cls(**kwargs, reduction="none")(labels, half)
@@ -205,10 +202,10 @@ def test_bce_values_and_label_smoothing():
 def test_keras_sigmoid_and_softmax_outputs_use_their_logits():
     # A saturated sigmoid output is exactly 1.0 in float32; clipping would
     # give -log(1e-7) = 16.1, the logits give the exact 30.
-    logits = tf.constant([[-30.0]])
+    logits = B.constant([[-30.0]], "float32")
     probs = keras.activations.sigmoid(logits)
     assert float(kl.binary_crossentropy([[1.0]], probs)[0]) == pytest.approx(30.0, rel=1e-6)
-    probs = keras.activations.softmax(tf.constant([[-30.0, 0.0]]))
+    probs = keras.activations.softmax(B.constant([[-30.0, 0.0]], "float32"))
     assert float(kl.categorical_crossentropy([[1.0, 0.0]], probs)[0]) == pytest.approx(30.0, rel=1e-6)
 
 

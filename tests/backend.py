@@ -1,0 +1,96 @@
+"""Backend-neutral test helpers: the loss tests run under every Keras
+backend the library serves (TensorFlow, and JAX in CI's second leg).
+
+Under JAX, float64 needs `JAX_ENABLE_X64=1` (CI sets it).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+BACKEND = keras.backend.backend()
+
+
+def constant(x, dtype):
+    return keras.ops.convert_to_tensor(np.asarray(x), dtype=dtype)
+
+
+def compiled(fn):
+    """`fn` traced and compiled as training compiles it (`tf.function`,
+    `jax.jit`): the eager value checks are skipped inside."""
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(fn)
+    if BACKEND == "jax":
+        import jax
+
+        return jax.jit(fn)
+    raise NotImplementedError(BACKEND)
+
+
+def value_and_grads(fn, args):
+    """(sum of fn(*args), [d sum / d arg]) as NumPy, args as float64 arrays."""
+    args = [np.asarray(a, np.float64) for a in args]
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        variables = [tf.Variable(a) for a in args]
+        with tf.GradientTape() as tape:
+            total = tf.reduce_sum(fn(*variables))
+        grads = tape.gradient(total, variables)
+        return float(total), [np.zeros_like(a) if g is None else g.numpy() for a, g in zip(args, grads)]
+    if BACKEND == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        total, grads = jax.value_and_grad(lambda *a: jnp.sum(fn(*a)), argnums=tuple(range(len(args))))(*args)
+        return float(total), [np.asarray(g) for g in grads]
+    raise NotImplementedError(BACKEND)
+
+
+def with_mask(tensor, mask):
+    """`tensor` carrying a Keras mask (as a masking layer leaves it)."""
+    from keras.src.backend import set_keras_mask
+
+    set_keras_mask(tensor, constant(mask, "bool"))
+    return tensor
+
+
+def largest_intermediate(fn, *specs):
+    """The element count of the largest intermediate tensor of `fn` traced
+    on inputs of the given (shape, dtype) specs (no data is computed)."""
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        graph = tf.function(fn).get_concrete_function(*(tf.TensorSpec(s, d) for s, d in specs)).graph
+        return max(int(np.prod(t.shape)) for op in graph.get_operations() for t in op.outputs
+                   if t.shape.rank is not None and t.shape.is_fully_defined())
+    if BACKEND == "jax":
+        import jax
+
+        def sizes(jaxpr):
+            for eqn in jaxpr.eqns:
+                yield from (int(np.prod(v.aval.shape)) for v in eqn.outvars if hasattr(v.aval, "shape"))
+                for sub in jax.core.subjaxprs(eqn) if hasattr(jax.core, "subjaxprs") else ():
+                    yield from sizes(sub)
+
+        closed = jax.make_jaxpr(fn)(*(jax.ShapeDtypeStruct(s, d) for s, d in specs))
+        return max(sizes(closed.jaxpr))
+    raise NotImplementedError(BACKEND)
+
+
+#: Known gaps of the JAX backend, each tracked by a strict xfail (an
+#: unexpected pass fails the run, so a fix is noticed).
+JAX_TRIG_FLOAT64 = "Keras 3.15's JAX sin/arcsin compute float64 in float32 (result_type(float64, float) is float32): " \
+                   "log_partition's coordinate u(alpha) loses digits below 1e-5"
+JAX_SEMI_HARD_COSINE_FIT = "the 15-epoch fit of the semi-hard cosine triplet loss does not lower the loss under JAX " \
+                           "(the values and gradients match the references; the training dynamics are not yet " \
+                           "explained)"
+
+
+def xfail_on_jax(reason):
+    import pytest
+
+    return pytest.mark.xfail(BACKEND == "jax", reason=reason, strict=True)
