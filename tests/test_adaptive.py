@@ -110,7 +110,9 @@ def fit_alpha(noise, steps=400):
     layer = kl.AdaptiveRobustLoss(shared=True, add_loss=False)
     model = keras.Model([inputs, targets], layer(keras.layers.Subtract()([line(inputs), targets])))
     model.compile(optimizer=keras.optimizers.Adam(0.05), loss=lambda _, nll: nll)
-    model.fit([x, y], np.zeros(len(x)), batch_size=len(x), epochs=steps, verbose=0, shuffle=False)
+    # `steps` full-batch steps in one epoch (an epoch per step would cost fit's per-epoch overhead each time).
+    xs, ys = np.tile(x, (steps, 1)), np.tile(y, (steps, 1))
+    model.fit([xs, ys], np.zeros(len(xs)), batch_size=len(x), epochs=1, verbose=0, shuffle=False)
     kernel, bias = line.get_weights()
     return float(keras.ops.convert_to_numpy(layer.alpha())), float(kernel[0, 0]), float(bias[0])
 
