@@ -73,7 +73,10 @@ def test_denoising_models_corrupt_only_in_training(name, noise):
     np.testing.assert_array_equal(model.encode(x), model.encode(x))
     model.compile()
     first, second = (model.evaluate(x, verbose=0, return_dict=True) for _ in range(2))
-    assert first["reconstruction_loss"] == second["reconstruction_loss"] or name == "dvae"
+    if name == "dvae":  # a fresh eps per evaluation: two Monte Carlo estimates
+        assert first["reconstruction_loss"] != second["reconstruction_loss"]
+    else:
+        assert first["reconstruction_loss"] == second["reconstruction_loss"]
 
 
 def test_integrated_daae_needs_a_corruption_and_averages_codes():
