@@ -61,7 +61,12 @@ class LossFunctionWrapper(keras.losses.Loss):
         if y_true is None and self.ignores_y_true:
             y_pred = ops.convert_to_tensor(y_pred)
             y_true = ops.zeros(ops.shape(y_pred)[:1])
-        return super().__call__(y_true, y_pred, sample_weight=sample_weight)
+        loss = super().__call__(y_true, y_pred, sample_weight=sample_weight)
+        if self.reduction not in (None, "none") and 0 in tuple(loss.shape):
+            # Keras hands an empty batch back unreduced ([]); a training loop
+            # wants 0 with a zero gradient (what a dynamic empty batch gives).
+            loss = ops.sum(loss)
+        return loss
 
     def call(self, y_true, y_pred):
         return self.fn(y_true, y_pred, **self._fn_kwargs)

@@ -72,10 +72,71 @@ def xlogy(x, y):
 
 
 def safe_sqrt(x):
-    """sqrt(x) whose gradient at x = 0 is 0 instead of inf (double-where)."""
+    """sqrt(x) whose gradient at x = 0 is 0 instead of inf (double-where);
+    NaN stays NaN (0 * x, not a constant 0, in the other branch)."""
     positive = ops.greater(x, 0)
     safe_x = ops.where(positive, x, ops.ones_like(x))
-    return ops.where(positive, ops.sqrt(safe_x), ops.zeros_like(x))
+    return ops.where(positive, ops.sqrt(safe_x), 0.0 * x)
+
+
+def propagate_nonfinite(coupled=False):
+    """Decorator of a public loss function: NaN or +-inf anywhere in a float
+    argument makes the loss non-finite (the bad-input rule of the package
+    docstring), also where the math would hide it (a safe square root, a
+    masked maximum, a saturated logit, a row dropped as invalid).
+
+    Each float argument x adds sum(0 * x) over its non-batch axes to the
+    affected sample's value: 0 and a zero gradient for finite x, NaN for a
+    non-finite one. With `coupled` (losses whose samples interact: triplet
+    mining, NT-Xent), or where x and the result do not share a batch axis,
+    the whole batch is poisoned.
+    """
+    import functools
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            values = fn(*args, **kwargs)
+            poison = None
+            for x in args:
+                term = _nonfinite_poison(x, values, coupled)
+                if term is not None:
+                    poison = term if poison is None else poison + term
+            return values if poison is None else values + poison
+
+        return wrapper
+
+    return decorate
+
+
+def _nonfinite_poison(x, values, coupled):
+    if x is None or isinstance(x, (str, bool)):
+        return None
+    if isinstance(x, (tuple, list)) and x and not isinstance(x[0], (int, float)):
+        terms = [t for t in (_nonfinite_poison(v, values, coupled) for v in x) if t is not None]
+        return sum(terms[1:], terms[0]) if terms else None
+    x = ops.convert_to_tensor(x)
+    if not backend.is_float_dtype(backend.standardize_dtype(x.dtype)):
+        return None
+    zero = ops.cast(x, values.dtype) * 0.0  # NaN exactly where x is NaN or +-inf
+    rank, out_rank = len(x.shape), len(values.shape)
+    same_batch = rank >= 1 and out_rank >= 1 and x.shape[0] is not None and x.shape[0] == values.shape[0]
+    if coupled or not same_batch:
+        return ops.sum(zero)
+    per_sample = ops.sum(ops.reshape(zero, (ops.shape(zero)[0], -1)), axis=1)
+    return ops.reshape(per_sample, (-1,) + (1,) * (out_rank - 1))
+
+
+def empty_result(y_pred):
+    """For a loss whose rows interact (a max over classes, a batch of
+    embeddings): the empty per-sample result (shape (0,)) when `y_pred` has a
+    static batch of 0, else None. Such a batch must not reach ops that reject
+    empty tensors (a max without an initial value, a modulo by the batch size).
+    """
+    y_pred = ops.convert_to_tensor(y_pred)
+    if y_pred.shape and y_pred.shape[0] == 0:
+        return ops.zeros((0,), compute_dtype(y_pred))
+    return None
 
 
 def masked_max(x, mask, axis=-1):
@@ -320,6 +381,32 @@ def sparse_labels(y_true, y_pred, axis=-1, check_range=True):
     if not backend.is_int_dtype(backend.standardize_dtype(y_true.dtype)):
         y_true = ops.cast(y_true, "int32")
     return y_true
+
+
+def class_labels(y_true, scores, axis=-1):
+    """`sparse_labels` with the range [0, K) enforced in every mode: (labels,
+    scores). Eager mode raises a `ValueError` (see `sparse_labels`); in a
+    TensorFlow graph an assertion raises `InvalidArgumentError` when the step
+    runs; and where no runtime assertion exists (XLA, `jax.jit`) the scores of
+    a sample with an out-of-range label become NaN, so its loss is NaN, never
+    a finite number computed from an all-zero one-hot row."""
+    labels = sparse_labels(y_true, scores, axis)
+    if concrete(labels) is not None:
+        return labels, scores
+    num_classes = scores.shape[axis]
+    if backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        message = f"`y_true` must hold integer class labels in [0, {num_classes})"
+        with tf.control_dependencies([
+            tf.debugging.assert_greater_equal(labels, tf.cast(0, labels.dtype), message=message),
+            tf.debugging.assert_less(labels, tf.cast(num_classes, labels.dtype), message=message),
+        ]):
+            labels = tf.identity(labels)
+    valid = ops.logical_and(ops.greater_equal(labels, 0), ops.less(labels, num_classes))
+    poison = ops.where(valid, ops.zeros_like(labels, dtype=scores.dtype), ops.full_like(labels, math.nan,
+                                                                                          dtype=scores.dtype))
+    return labels, scores + ops.expand_dims(poison, axis)
 
 
 def check_choice(value, name, choices):

@@ -25,11 +25,12 @@ from keraslosses._utils import (
     check_in_range,
     check_same_shape,
     check_scalar_range,
+    class_labels,
     constant,
     log_probs,
     logits_of,
     mean,
-    sparse_labels,
+    propagate_nonfinite,
 )
 
 
@@ -65,6 +66,7 @@ def _categorical_terms(y_true, y_pred, from_logits, axis):
     return _dense_targets(y_true, log_p), log_p
 
 
+@propagate_nonfinite()
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
     """Binary cross-entropy per sample, averaged over the last axis.
 
@@ -99,6 +101,7 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
     return -mean(y * log_p + (1.0 - y) * log_q, axis=-1)
 
 
+@propagate_nonfinite()
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Categorical cross-entropy per sample.
 
@@ -134,6 +137,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     return -ops.sum(y * log_p, axis=axis)
 
 
+@propagate_nonfinite()
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Categorical cross-entropy with integer labels, label smoothing included.
 
@@ -163,8 +167,10 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, label_smo
     _check_probabilities(y_pred, from_logits)
     logits = logits_of(y_pred, from_logits)
     scores = logits if logits is not None else log_probs(y_pred, from_logits, axis)
-    labels = sparse_labels(y_true, scores, axis)
     axis = axis % len(scores.shape)
+    labels, scores = class_labels(y_true, scores, axis)
+    if logits is not None:
+        logits = scores
     if logits is not None and axis == len(scores.shape) - 1:
         # The fused sparse softmax cross-entropy kernel (last axis only).
         # Cast back: Keras' JAX kernel returns float64 for float32 logits when x64 is on.
@@ -179,6 +185,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, label_smo
     return nll
 
 
+@propagate_nonfinite()
 def binary_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False):
     """Binary focal loss per sample, averaged over the last axis.
 
@@ -218,6 +225,7 @@ def binary_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_logits
     return mean(alpha_t * ops.power(one_minus_pt, gamma) * bce, axis=-1)
 
 
+@propagate_nonfinite()
 def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False, axis=-1):
     """Categorical focal loss per sample.
 

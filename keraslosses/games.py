@@ -32,12 +32,13 @@ from keraslosses._utils import (
     check_choice,
     check_same_shape,
     check_scalar_range,
+    class_labels,
     constant,
     floats,
     magnitude,
     mean,
+    propagate_nonfinite,
     reduce_all_but_batch,
-    sparse_labels,
 )
 from keraslosses.classification import (
     categorical_crossentropy,
@@ -45,6 +46,7 @@ from keraslosses.classification import (
 )
 
 
+@propagate_nonfinite()
 def strict_cooperative(classifier_loss, generator_loss):
     """Strict cooperation: L_C + L_G + |L_C - L_G| (= 2 max(L_C, L_G)).
 
@@ -66,6 +68,7 @@ def strict_cooperative(classifier_loss, generator_loss):
     return lc + lg + magnitude(lc - lg)
 
 
+@propagate_nonfinite()
 def adjusted_cooperative(classifier_loss, generator_loss, weight=1.0):
     """Adjusted cooperation: weight * L_C + L_G.
 
@@ -92,7 +95,8 @@ def _classification_term(labels, outputs, kind, from_logits):
         fn = sparse_categorical_crossentropy if sparse else categorical_crossentropy
         return fn(labels, outputs, from_logits=from_logits)
     if sparse:
-        labels = ops.one_hot(sparse_labels(labels, outputs), outputs.shape[-1], dtype=outputs.dtype)
+        labels, outputs = class_labels(labels, outputs)
+        labels = ops.one_hot(labels, outputs.shape[-1], dtype=outputs.dtype)
     probs = ops.softmax(outputs, axis=-1) if from_logits else outputs
     labels = ops.cast(labels, probs.dtype)
     check_same_shape(labels, probs)
@@ -217,6 +221,7 @@ class AdjustedCooperativeLoss(LossFunctionWrapper):
 # --------------------------------------------------------------------------
 # Adversarial (GAN) losses
 # --------------------------------------------------------------------------
+@propagate_nonfinite()
 def discriminator_loss(real_output, fake_output, from_logits=True):
     """The discriminator's minimax loss per sample (Goodfellow et al. 2014).
 
@@ -244,6 +249,7 @@ def discriminator_loss(real_output, fake_output, from_logits=True):
     return -mean(log_d_real + log_one_minus_d_fake, axis=-1)
 
 
+@propagate_nonfinite()
 def generator_loss(fake_output, from_logits=True, non_saturating=True):
     """The generator's GAN loss per sample.
 
@@ -269,6 +275,7 @@ def generator_loss(fake_output, from_logits=True, non_saturating=True):
     return mean(-log_d if non_saturating else log_one_minus_d, axis=-1)
 
 
+@propagate_nonfinite()
 def matching_discriminator_loss(real_output, fake_output, mismatched_output, from_logits=True, mismatch_weight=0.5):
     """The matching-aware discriminator loss of GAN-CLS (Reed et al. 2016), per sample.
 

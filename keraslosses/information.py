@@ -14,7 +14,7 @@ import math
 from keras import ops
 
 from keraslosses._base import LossFunctionWrapper, register
-from keraslosses._utils import check_in_range, check_same_shape, floats, xlogy
+from keraslosses._utils import check_in_range, check_same_shape, floats, propagate_nonfinite, xlogy
 
 
 def _check_base(base):
@@ -30,6 +30,7 @@ def _distributions(p, q, p_name, q_name):
     return p, q
 
 
+@propagate_nonfinite()
 def kl_divergence(y_true, y_pred, from_logits=False, axis=-1):
     """Kullback-Leibler divergence KL(y_true || y_pred) per sample.
 
@@ -66,6 +67,7 @@ def kl_divergence(y_true, y_pred, from_logits=False, axis=-1):
     return ops.sum(p * (ops.log(ops.where(support, p, ones)) - ops.log(ops.where(support, q, ones))), axis=axis)
 
 
+@propagate_nonfinite()
 def entropy(p, base=math.e, axis=-1):
     """Shannon entropy H(p) = -sum_k p_k log_base p_k per sample.
 
@@ -87,6 +89,7 @@ def entropy(p, base=math.e, axis=-1):
     return -ops.sum(xlogy(p, p), axis=axis) / math.log(base)
 
 
+@propagate_nonfinite()
 def cross_entropy(p_true, p_pred, base=math.e, axis=-1):
     """Cross-entropy H(p, q) = -sum_k p_k log_base q_k per sample.
 

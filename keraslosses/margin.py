@@ -15,10 +15,12 @@ from keraslosses._base import LossFunctionWrapper, register
 from keraslosses._utils import (
     check_in_range,
     check_same_shape,
+    class_labels,
     constant,
+    empty_result,
     floats,
     masked_max,
-    sparse_labels,
+    propagate_nonfinite,
 )
 
 
@@ -29,12 +31,13 @@ def _scores_and_true_mask(y_true, y_pred):
             "`y_pred` must hold scores of shape (B, K) with K >= 2 classes; "
             f"received y_pred.shape={tuple(scores.shape)}."
         )
-    labels = sparse_labels(y_true, scores)
+    labels, scores = class_labels(y_true, scores)
     # (B, K) boolean one-hot by one broadcast comparison.
     is_true = ops.equal(ops.arange(ops.shape(scores)[-1], dtype=labels.dtype)[None, :], labels[:, None])
     return scores, is_true
 
 
+@propagate_nonfinite()
 def weston_watkins_hinge(y_true, y_pred, margin=1.0):
     """The multiclass SVM loss of Weston & Watkins (the CS231n SVM loss).
 
@@ -63,6 +66,7 @@ def weston_watkins_hinge(y_true, y_pred, margin=1.0):
     return ops.sum(ops.where(is_true, ops.zeros_like(hinge), hinge), axis=-1)
 
 
+@propagate_nonfinite()
 def crammer_singer_hinge(y_true, y_pred, margin=1.0):
     """The multiclass SVM loss of Crammer & Singer.
 
@@ -83,12 +87,16 @@ def crammer_singer_hinge(y_true, y_pred, margin=1.0):
     Reference: K. Crammer and Y. Singer, "On the Algorithmic Implementation of
     Multiclass Kernel-based Vector Machines", JMLR 2001.
     """
+    empty = empty_result(y_pred)
+    if empty is not None:
+        return empty
     scores, is_true = _scores_and_true_mask(y_true, y_pred)
     true_score = ops.sum(ops.where(is_true, scores, ops.zeros_like(scores)), axis=-1)
     best_other = masked_max(scores, ~is_true)
     return ops.relu(constant(margin, scores.dtype) - (true_score - best_other))
 
 
+@propagate_nonfinite()
 def multilabel_margin(y_true, y_pred, margin=1.0):
     """Multi-label margin loss on multi-hot labels.
 
@@ -111,6 +119,9 @@ def multilabel_margin(y_true, y_pred, margin=1.0):
         >>> [round(float(v), 4) for v in multilabel_margin([[1, 0, 1]], [[0.5, 0.2, -1.0]])]
         [0.7]
     """
+    empty = empty_result(y_pred)
+    if empty is not None:
+        return empty
     y_true, scores = floats(y_true, y_pred)
     check_same_shape(y_true, scores)
     check_in_range(y_true, "y_true", what="multi-hot labels")

@@ -31,11 +31,13 @@ from keraslosses._utils import (
     check_in_range,
     check_scalar_range,
     constant,
+    empty_result,
     floats,
     l2_normalize,
     masked_max,
     masked_min,
     mean,
+    propagate_nonfinite,
     safe_sqrt,
     sparse_labels,
 )
@@ -81,6 +83,7 @@ def pairwise_distances(embeddings, squared=True, distance="euclidean"):
 # --------------------------------------------------------------------------
 # triplets
 # --------------------------------------------------------------------------
+@propagate_nonfinite()
 def triplet_margin(anchor, positive, negative, margin=1.0, squared=True, distance="euclidean"):
     """Triplet margin loss for explicit triplets.
 
@@ -193,6 +196,7 @@ class _Triplets:
         return losses, ops.sum(ops.cast(valid, "int32"))
 
 
+@propagate_nonfinite(coupled=True)
 def triplet_loss(y_true, y_pred, margin=1.0, mining="batch_all", squared=True, distance="euclidean"):
     """Triplet loss with online mining over a labelled batch.
 
@@ -241,6 +245,9 @@ def triplet_loss(y_true, y_pred, margin=1.0, mining="batch_all", squared=True, d
         >>> round(float(ops.mean(triplet_loss(labels, emb, margin=1.0, mining="batch_hard"))), 4)
         0.875
     """
+    empty = empty_result(y_pred)
+    if empty is not None:
+        return empty
     check_scalar_range(margin, "margin", low=0.0)
     check_choice(mining, "mining", _MINING)
     triplets = _Triplets(y_true, y_pred, squared, distance)
@@ -248,6 +255,7 @@ def triplet_loss(y_true, y_pred, margin=1.0, mining="batch_all", squared=True, d
     return triplets.per_anchor(losses, count)
 
 
+@propagate_nonfinite(coupled=True)
 def active_triplet_fraction(y_true, y_pred, margin=1.0, squared=True, distance="euclidean"):
     """The fraction of valid triplets with a positive loss (the batch-all
     "active" fraction), 0 when the batch has no valid triplet. A scalar.
@@ -256,6 +264,9 @@ def active_triplet_fraction(y_true, y_pred, margin=1.0, squared=True, distance="
         >>> float(active_triplet_fraction([0, 0, 1], [[0.0], [1.0], [1.5]]))
         0.5
     """
+    empty = empty_result(y_pred)
+    if empty is not None:
+        return empty
     active, valid = _active_and_valid(y_true, y_pred, margin, squared, distance)
     return ops.cast(active, "float32") / ops.maximum(ops.cast(valid, "float32"), 1.0)
 
@@ -269,6 +280,7 @@ def _active_and_valid(y_true, y_pred, margin, squared, distance):
 # --------------------------------------------------------------------------
 # pairs
 # --------------------------------------------------------------------------
+@propagate_nonfinite()
 def contrastive(y_true, y_pred, margin=1.0):
     """Contrastive loss on pair distances (Hadsell, Chopra & LeCun 2006).
 
@@ -309,6 +321,7 @@ def _pairs(y_pred):
     return pairs[:, 0], pairs[:, 1]
 
 
+@propagate_nonfinite()
 def contrastive_embedding(y_true, y_pred, margin=1.0, distance="euclidean"):
     """`contrastive` on embedding pairs: y_pred (B, 2, D) holds both sides;
     d is the Euclidean (safe sqrt) or cosine distance between them.
@@ -321,6 +334,7 @@ def contrastive_embedding(y_true, y_pred, margin=1.0, distance="euclidean"):
     return contrastive(y_true, row_distances(a, b, squared=False, distance=distance), margin=margin)
 
 
+@propagate_nonfinite()
 def cosine_similarity_loss(y_true, y_pred, axis=-1):
     """1 - cos(y_true, y_pred) per sample, in [0, 2] and 0 for parallel
     vectors. (Keras' `CosineSimilarity` loss returns -cos, in [-1, 1]: the
@@ -335,6 +349,7 @@ def cosine_similarity_loss(y_true, y_pred, axis=-1):
     return 1.0 - ops.sum(l2_normalize(t, axis) * l2_normalize(p, axis), axis=axis)
 
 
+@propagate_nonfinite()
 def cosine_embedding(y_true, y_pred, margin=0.0):
     """Cosine embedding loss for labelled pairs (as PyTorch's).
 
@@ -358,6 +373,7 @@ def cosine_embedding(y_true, y_pred, margin=0.0):
     return ops.where(y > 0, 1.0 - cos, ops.relu(cos - margin))
 
 
+@propagate_nonfinite(coupled=True)
 def nt_xent(y_true, y_pred, temperature=0.5):
     """NT-Xent, the normalised temperature-scaled cross-entropy of SimCLR.
 
@@ -386,6 +402,9 @@ def nt_xent(y_true, y_pred, temperature=0.5):
     Reference: T. Chen et al., "A Simple Framework for Contrastive Learning
     of Visual Representations" (SimCLR), ICML 2020.
     """
+    empty = empty_result(y_pred)
+    if empty is not None:
+        return empty
     check_scalar_range(temperature, "temperature", low=0.0, low_open=True)
     (z,) = floats(y_pred)
     if len(z.shape) != 2 or (z.shape[0] is not None and z.shape[0] % 2):

@@ -26,7 +26,7 @@ import math
 from keras import ops
 
 from keraslosses._base import LossFunctionWrapper, register
-from keraslosses._utils import align_ranks, floats, magnitude
+from keraslosses._utils import align_ranks, floats, magnitude, propagate_nonfinite
 
 _LOG_2PI = math.log(2.0 * math.pi)
 _LOG_2 = math.log(2.0)
@@ -47,6 +47,7 @@ def _split_params(y_true, y_pred, parts, what):
     return y_true, ops.split(y_pred, parts, axis=-1)
 
 
+@propagate_nonfinite()
 def gaussian_nll(y_true, y_pred):
     """Negative log-likelihood of a diagonal Gaussian with predicted mean and
     log-variance.
@@ -74,6 +75,7 @@ def gaussian_nll(y_true, y_pred):
     return ops.sum(nll, axis=-1)
 
 
+@propagate_nonfinite()
 def laplace_nll(y_true, y_pred):
     """Negative log-likelihood of a diagonal Laplace distribution with
     predicted location and log-scale.
@@ -98,6 +100,7 @@ def laplace_nll(y_true, y_pred):
     return ops.sum(nll, axis=-1)
 
 
+@propagate_nonfinite()
 def laplace_mixture_nll(y_true, y_pred):
     """Negative log-likelihood of a K-component Laplace mixture (scalar target).
 
@@ -154,6 +157,7 @@ def _expm1_minus_identity(s):
     return ops.where(small, series, ops.expm1(s) - s)
 
 
+@propagate_nonfinite()
 def gaussian_kl(mean, log_var):
     """KL(N(mean, diag(exp(log_var))) || N(0, I)) per sample, the VAE term.
 

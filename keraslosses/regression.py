@@ -19,6 +19,7 @@ from keraslosses._utils import (
     floats,
     magnitude,
     mean,
+    propagate_nonfinite,
     safe_sqrt,
 )
 
@@ -29,6 +30,7 @@ def _residual(y_true, y_pred):
     return y_pred - y_true
 
 
+@propagate_nonfinite()
 def mean_absolute_error(y_true, y_pred):
     """Mean absolute error per sample.
 
@@ -48,6 +50,7 @@ def mean_absolute_error(y_true, y_pred):
     return mean(magnitude(_residual(y_true, y_pred)), axis=-1)
 
 
+@propagate_nonfinite()
 def mean_squared_error(y_true, y_pred):
     """Mean squared error per sample.
 
@@ -67,6 +70,7 @@ def mean_squared_error(y_true, y_pred):
     return mean(ops.square(_residual(y_true, y_pred)), axis=-1)
 
 
+@propagate_nonfinite()
 def root_mean_squared_error(y_true, y_pred):
     """Per-sample RMSE over the last axis, sqrt(mean_d (y_pred - y_true)^2).
 
@@ -84,6 +88,7 @@ def root_mean_squared_error(y_true, y_pred):
     return safe_sqrt(mean_squared_error(y_true, y_pred))
 
 
+@propagate_nonfinite()
 def huber(y_true, y_pred, delta=1.0):
     """Huber loss per sample (Huber 1964).
 
@@ -117,6 +122,7 @@ def huber(y_true, y_pred, delta=1.0):
     return mean(0.5 * ops.square(quadratic) + delta * linear, axis=-1)
 
 
+@propagate_nonfinite()
 def squared_log_error(y_true, y_pred, offset=1.0):
     """Squared logarithmic error per sample.
 
@@ -151,6 +157,7 @@ def squared_log_error(y_true, y_pred, offset=1.0):
     return mean(ops.square(log_pred - log_true), axis=-1)
 
 
+@propagate_nonfinite()
 def pinball(y_true, y_pred, tau=0.5):
     """Pinball (quantile) loss per sample (Koenker & Bassett 1978).
 

@@ -43,6 +43,7 @@ from keraslosses._utils import (
     constant,
     floats,
     mean,
+    propagate_nonfinite,
 )
 
 # Half of float32's machine epsilon: the smallest gap to a limit that the
@@ -79,6 +80,7 @@ def _rho(x, alpha, scale):
     return loss
 
 
+@propagate_nonfinite()
 def general_robust(y_true, y_pred, alpha=1.0, scale=1.0):
     """Barron's general robust loss per sample, averaged over the last axis.
 
@@ -211,6 +213,7 @@ def log_partition(alpha):
     return ((c[..., 3] * t + c[..., 2]) * t + c[..., 1]) * t + c[..., 0]
 
 
+@propagate_nonfinite()
 def adaptive_nll(x, alpha, scale):
     """Elementwise -log p(x | alpha, c) = rho(x, alpha, c) + log c + log Z(alpha)
     of Barron's density (alpha in [0, 2], c > 0; broadcastable)."""

@@ -33,6 +33,7 @@ class Case:
     twin: Callable | None = None  # Keras built-in: (y_true, y_pred) -> per-sample
     reduced: Callable | None = None  # (y_true, y_pred, weights, reduction) -> reduced reference
     int_labels: bool = False
+    class_labels: bool = False  # y_true's (first) leaf holds class indices into y_pred's (first) leaf's last axis
     activation: str | None = None  # output activation for the fit test
     special: tuple = ()  # extra (y_true, y_pred) points for the gradient test
     kinks: tuple = ()  # non-differentiable points: the gradient must only be finite
@@ -116,8 +117,8 @@ def distributions(k=5, zeros=False):
 def multihot(k=5):
     def make(rng, b=B):
         t = rng.integers(0, 2, size=(b, k)).astype(float)
-        t[0] = 1.0  # a row without negatives: no constraint
-        t[1] = 0.0  # a row without positives
+        t[:1] = 1.0  # a row without negatives: no constraint
+        t[1:2] = 0.0  # a row without positives
         return t, rng.normal(size=(b, k))
 
     return make
@@ -241,13 +242,13 @@ CASES = [
          twin=_twin(keras.losses.CategoricalCrossentropy), activation="softmax",
          bad=((np.eye(2), np.array([[-0.5, 1.5], [0.5, 0.5]]), {}, r"y_pred.*-0.5"),)),
     Case("scce_logits", kl.SparseCategoricalCrossentropy, {"from_logits": True, "label_smoothing": 0.1},
-         kl.sparse_categorical_crossentropy, sparse(), ref.scce, int_labels=True,
+         kl.sparse_categorical_crossentropy, sparse(), ref.scce, int_labels=True, class_labels=True,
          special=((np.array([0, 1]), np.array([[-BIG, BIG, 0.0], [0.0, BIG, -BIG]])),),
          bad=((np.array([0, 5]), np.zeros((2, 5)), {"from_logits": True}, r"\[0, 5\).*5"),
               (np.array([0, 1, 2]), np.zeros((2, 5)), {"from_logits": True}, "y_true"))),
     Case("scce_probs", kl.SparseCategoricalCrossentropy, {}, kl.sparse_categorical_crossentropy,
          sparse(probs=True), ref.scce, twin=_twin(keras.losses.SparseCategoricalCrossentropy),
-         int_labels=True, activation="softmax",
+         int_labels=True, class_labels=True, activation="softmax",
          bad=((np.array([-1, 0]), np.full((2, 3), 1 / 3), {}, "-1"),)),
     Case("binary_focal", kl.BinaryFocalCrossentropy, {"alpha": 0.3, "gamma": 1.5, "from_logits": True},
          kl.binary_focal_crossentropy, binary(), ref.binary_focal,
@@ -273,10 +274,10 @@ CASES = [
     Case("cross_entropy_bits", kl.CrossEntropy, {"base": 2.0}, kl.cross_entropy, distributions(zeros=True),
          ref.cross_entropy, activation="softmax"),
     Case("weston_watkins", kl.WestonWatkinsHinge, {"margin": 1.0}, kl.weston_watkins_hinge, sparse(),
-         ref.weston_watkins, int_labels=True,
+         ref.weston_watkins, int_labels=True, class_labels=True,
          bad=((np.array([0, 7]), np.zeros((2, 3)), {}, "7"),)),
     Case("crammer_singer", kl.CrammerSingerHinge, {"margin": 0.5}, kl.crammer_singer_hinge, sparse(),
-         ref.crammer_singer, int_labels=True,
+         ref.crammer_singer, int_labels=True, class_labels=True,
          twin=None,  # Keras' CategoricalHinge is compared on positive scores in test_values
          bad=((np.array([0]), np.zeros((1, 1)), {}, "K >= 2"),)),
     Case("multilabel_margin", kl.MultiLabelMargin, {"margin": 1.0}, kl.multilabel_margin, multihot(),
@@ -284,18 +285,20 @@ CASES = [
          bad=((np.array([[1.0, 3.0]]), np.zeros((1, 2)), {}, "y_true"),)),
     Case("strict_cooperative", kl.StrictCooperativeLoss, {"classification": "crossentropy", "reconstruction": "mse"},
          lambda t, p, **kw: kl.strict_cooperative(*kl.cooperative_terms(t, p, **kw)), game(),
-         _strict_reference, reduced=lambda t, p, w, r: _strict_reduced(t, p, w, r, classification="crossentropy",
+         _strict_reference, class_labels=True,
+         reduced=lambda t, p, w, r: _strict_reduced(t, p, w, r, classification="crossentropy",
                                                                         reconstruction="mse"),
          bad=(((np.zeros(2), np.zeros((2, 2))), (np.zeros((2, 3)), np.zeros((2, 2))),
                {"classification": "hinge"}, "classification"),)),
     Case("strict_cooperative_mae", kl.StrictCooperativeLoss, {"classification": "mae", "reconstruction": "mae"},
          lambda t, p, **kw: kl.strict_cooperative(*kl.cooperative_terms(t, p, **kw)), game(),
-         _strict_reference, reduced=lambda t, p, w, r: _strict_reduced(t, p, w, r, classification="mae",
+         _strict_reference, class_labels=True,
+         reduced=lambda t, p, w, r: _strict_reduced(t, p, w, r, classification="mae",
                                                                         reconstruction="mae")),
     Case("adjusted_cooperative", kl.AdjustedCooperativeLoss,
          {"weight": 0.5, "classification": "mse", "reconstruction": "mae"},
          lambda t, p, weight, **kw: kl.adjusted_cooperative(*kl.cooperative_terms(t, p, **kw), weight=weight),
-         game(), _adjusted_reference,
+         game(), _adjusted_reference, class_labels=True,
          bad=(((np.zeros(2), np.zeros((2, 2))), (np.zeros((2, 3)), np.zeros((2, 2))),
                {"reconstruction": "l3"}, "reconstruction"),)),
     Case("discriminator", kl.DiscriminatorLoss, {"from_logits": True}, kl.discriminator_loss, gan_pair(),
@@ -377,8 +380,8 @@ CASES += [
          ref.cosine_similarity_loss, twin=_cosine_twin),
     Case("cosine_embedding", kl.CosineEmbedding, {"margin": 0.1}, kl.cosine_embedding, stacked(2, labels="signed"),
          ref.cosine_embedding),
-    Case("nt_xent", kl.NTXent, {"temperature": 0.3}, kl.nt_xent, lambda rng, b=B: (np.zeros((b,)),
-                                                                                   rng.normal(size=(b, 4))),
+    Case("nt_xent", kl.NTXent, {"temperature": 0.3}, kl.nt_xent,
+         lambda rng, b=B: (np.zeros((b + b % 2,)), rng.normal(size=(b + b % 2, 4))),  # 2N views
          ref.nt_xent,
          bad=((np.zeros((3,)), np.zeros((3, 2)), {}, "2N"),
               (np.zeros((2,)), np.zeros((2, 2)), {"temperature": 0.0}, "temperature"))),

@@ -6,6 +6,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+# Property-based tests: a few derandomized examples per case in the default
+# tier; `HYPOTHESIS_PROFILE=slow` draws many more (random, not derandomized).
+_QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture]
+settings.register_profile("default", max_examples=6, deadline=None, derandomize=True,
+                          suppress_health_check=_QUIET)
+settings.register_profile("slow", max_examples=100, deadline=None, suppress_health_check=_QUIET)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The canonical MNIST / Fashion-MNIST IDX files: $KERASLOSSES_DATA_DIR, else

@@ -1,0 +1,132 @@
+"""Property-based tests of the bad-input rule (see `keraslosses`' docstring),
+driven by the loss case registry: a new case is fuzzed with no new code.
+
+For every case, Hypothesis draws a batch size, a seed for the case's input
+maker, a dtype and an execution mode (eager, or compiled as `fit` compiles
+it) and checks:
+
+* valid inputs give finite values and finite gradients;
+* NaN or +-inf anywhere in a float input gives NaN, never a finite number
+  (eager mode may raise a `ValueError` first);
+* an out-of-range class label is an error (eager: `ValueError`; compiled:
+  the backend's runtime error) or NaN, never a finite number;
+* an empty batch gives 0 with a zero gradient.
+
+The default profile draws a few examples per case (the fast tier); set
+`HYPOTHESIS_PROFILE=slow` for many more.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests import backend as B
+from tests.cases import CASES
+
+cases = pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+MODES = st.sampled_from(["eager", "compiled"])
+
+
+def tensors(value, float_dtype):
+    def convert(x):
+        x = np.asarray(x)
+        return B.constant(x, "int32" if np.issubdtype(x.dtype, np.integer) else float_dtype)
+
+    return keras.tree.map_structure(convert, value)
+
+
+def run(case, t, p, mode, reduction="sum_over_batch_size"):
+    """The case's loss on (t, p), eagerly or compiled, as NumPy float64."""
+    loss = case.loss(reduction=reduction)
+    call = loss if mode == "eager" else B.compiled(lambda a, b: loss(a, b))
+    return np.asarray(keras.ops.convert_to_numpy(call(t, p)), np.float64)
+
+
+def _float_leaves(value):
+    return [i for i, leaf in enumerate(keras.tree.flatten(value)) if not np.issubdtype(np.asarray(leaf).dtype,
+                                                                                       np.integer)]
+
+
+def _replace_leaf(value, index, new):
+    leaves = keras.tree.flatten(value)
+    leaves[index] = new
+    return keras.tree.pack_sequence_as(value, leaves)
+
+
+@cases
+@given(batch=st.integers(1, 7), seed=st.integers(0, 2**16), dtype=st.sampled_from(["float32", "float64"]),
+       mode=MODES)
+def test_valid_inputs_give_finite_values_and_gradients(case, batch, seed, dtype, mode):
+    t, p = case.make(np.random.default_rng(seed), batch)
+    per_sample = run(case, tensors(t, dtype), tensors(p, dtype), mode, reduction="none")
+    assert np.isfinite(per_sample).all(), (case.id, per_sample)
+    t64 = tensors(t, "float64")
+    leaves = keras.tree.flatten(p)
+
+    def total(*values):
+        return case.loss(reduction="sum", dtype="float64")(t64, keras.tree.pack_sequence_as(p, list(values)))
+
+    _, grads = B.value_and_grads(total, leaves)
+    assert all(np.isfinite(g).all() for g in grads), case.id
+
+
+@cases
+@given(batch=st.integers(1, 6), seed=st.integers(0, 2**16), data=st.data(), mode=MODES,
+       bad=st.sampled_from([np.nan, np.inf, -np.inf]))
+def test_a_non_finite_input_never_gives_a_finite_loss(case, batch, seed, data, mode, bad):
+    t, p = case.make(np.random.default_rng(seed), batch)
+    targets = ["y_pred"] + ([] if case.cls.ignores_y_true or not _float_leaves(t) else ["y_true"])
+    where = data.draw(st.sampled_from(targets), label="input")
+    value = p if where == "y_pred" else t
+    leaf = data.draw(st.sampled_from(_float_leaves(value)), label="leaf")
+    poisoned = np.array(keras.tree.flatten(value)[leaf], np.float64)
+    position = data.draw(st.integers(0, poisoned.size - 1), label="position")
+    poisoned.flat[position] = bad
+    value = _replace_leaf(value, leaf, poisoned)
+    t, p = (t, value) if where == "y_pred" else (value, p)
+    try:
+        got = run(case, tensors(t, "float32"), tensors(p, "float32"), mode)
+    except ValueError:
+        assert mode == "eager", "a compiled loss may not raise a ValueError"  # eager value checks only
+        return
+    assert not np.isfinite(got).any(), (case.id, where, bad, got)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.class_labels], ids=lambda c: c.id)
+@given(batch=st.integers(1, 6), seed=st.integers(0, 2**16), data=st.data(), mode=MODES)
+def test_an_out_of_range_class_label_is_an_error_or_nan(case, batch, seed, data, mode):
+    t, p = case.make(np.random.default_rng(seed), batch)
+    labels = np.array(keras.tree.flatten(t)[0])
+    classes = np.shape(keras.tree.flatten(p)[0])[-1]
+    labels.flat[data.draw(st.integers(0, labels.size - 1))] = data.draw(
+        st.sampled_from([classes, classes + 7, -2, -1 - classes]), label="label")
+    t = _replace_leaf(t, 0, labels)
+    try:
+        got = run(case, tensors(t, "float32"), tensors(p, "float32"), mode)
+    except ValueError:
+        assert mode == "eager"
+        return
+    except Exception as err:  # the backend's runtime check (e.g. TensorFlow's InvalidArgumentError)
+        assert mode == "compiled", err
+        assert "label" in str(err), err
+        return
+    assert np.isnan(got).all(), (case.id, labels, got)
+
+
+@cases
+@pytest.mark.parametrize("mode", ["eager", "compiled"])
+def test_an_empty_batch_gives_zero_with_a_zero_gradient(case, mode):
+    t, p = case.make(np.random.default_rng(0), 0)
+    t, p = tensors(t, "float32"), tensors(p, "float32")
+    assert run(case, t, p, mode).shape == () and run(case, t, p, mode) == 0.0
+    leaves = keras.tree.flatten(p)
+
+    def total(*values):
+        return case.loss()(t, keras.tree.pack_sequence_as(p, list(values)))
+
+    value, grads = B.value_and_grads(total, leaves)
+    assert value == 0.0 and all(g.shape == np.shape(leaf) and not g.any() for g, leaf in zip(grads, leaves))
