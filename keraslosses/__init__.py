@@ -8,6 +8,32 @@ per-sample values (the Keras base class reduces them).
     >>> loss = keraslosses.Huber(delta=1.0)
     >>> round(float(loss([[0.0]], [[3.0]])), 4)
     2.5
+
+Bad input never becomes a silent number. The rule, applied by every public
+loss (function and class), in eager mode and inside `tf.function` / `fit`
+(and `jax.jit`):
+
+* NaN or +-inf anywhere in a float input gives a non-finite loss (NaN, or
+  +-inf where the arithmetic says so), never a finite number, so
+  `keras.callbacks.TerminateOnNaN` and the logs see it. Eager mode may raise
+  a `ValueError` first where the input must lie in a range (probabilities,
+  positive scales): NaN lies in none.
+* An out-of-range class label is an error: a `ValueError` in eager mode; in a
+  TensorFlow graph an assertion fails the step (`InvalidArgumentError`);
+  where no runtime assertion exists (XLA, `jax.jit`) the sample's loss is
+  NaN.
+* A shape mismatch is a `ValueError` naming both shapes (losses that ignore
+  `y_true`, such as `GeneratorLoss`, `NTXent` and `Entropy`, take any).
+* An empty batch gives 0 with a zero gradient (a reduced loss; with
+  `reduction="none"`, an empty array).
+
+`tests/test_fuzz.py` checks the rule for every case of the loss registry
+with Hypothesis (random batch sizes, dtypes, positions and kinds of bad
+values, eager and compiled).
+
+    >>> import math
+    >>> math.isnan(float(keraslosses.RootMeanSquaredError()([[0.0, 0.0]], [[math.nan, 1.0]])))
+    True
 """
 
 import keras as keras_module

@@ -123,7 +123,7 @@ def _nonfinite_poison(x, values, coupled):
     same_batch = rank >= 1 and out_rank >= 1 and x.shape[0] is not None and x.shape[0] == values.shape[0]
     if coupled or not same_batch:
         return ops.sum(zero)
-    per_sample = ops.sum(ops.reshape(zero, (ops.shape(zero)[0], -1)), axis=1)
+    per_sample = ops.sum(zero, axis=tuple(range(1, rank))) if rank > 1 else zero
     return ops.reshape(per_sample, (-1,) + (1,) * (out_rank - 1))
 
 

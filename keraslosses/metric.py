@@ -369,7 +369,7 @@ def cosine_embedding(y_true, y_pred, margin=0.0):
     a, b = _pairs(y_pred)
     cos = ops.sum(l2_normalize(a) * l2_normalize(b), axis=-1)
     (y,) = floats(y_true)
-    y = ops.reshape(y, ops.shape(cos))
+    y, cos = align_ranks(y, cos)  # one label per pair: a batch mismatch names both shapes
     return ops.where(y > 0, 1.0 - cos, ops.relu(cos - margin))
 
 

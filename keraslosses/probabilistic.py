@@ -32,13 +32,19 @@ _LOG_2PI = math.log(2.0 * math.pi)
 _LOG_2 = math.log(2.0)
 
 
+def _leading_axes_differ(y_true, y_pred):
+    """Whether two tensors of equal rank disagree on a known non-last axis."""
+    return any(a is not None and b is not None and a != b for a, b in zip(y_true.shape[:-1], y_pred.shape[:-1]))
+
+
 def _split_params(y_true, y_pred, parts, what):
     """Split y_pred's last axis into `parts` blocks of y_true's width."""
     y_true, y_pred = floats(y_true, y_pred)
     if len(y_true.shape) == len(y_pred.shape) - 1:
         y_true = ops.expand_dims(y_true, -1)
     width = y_true.shape[-1]
-    if len(y_true.shape) != len(y_pred.shape) or y_pred.shape[-1] != parts * width:
+    if len(y_true.shape) != len(y_pred.shape) or y_pred.shape[-1] != parts * width or _leading_axes_differ(
+            y_true, y_pred):
         raise ValueError(
             f"`y_pred` must have the shape of `y_true` with a last axis of "
             f"{parts} x {width} ({what}); received y_true.shape="
@@ -133,6 +139,7 @@ def laplace_mixture_nll(y_true, y_pred):
         len(y_true.shape) != len(y_pred.shape)
         or y_true.shape[-1] != 1
         or (y_pred.shape[-1] is not None and y_pred.shape[-1] % 3)
+        or _leading_axes_differ(y_true, y_pred)
     ):
         raise ValueError(
             "`y_true` must hold one scalar target per row, shape (..., 1), and "

@@ -189,3 +189,36 @@ def test_pretrained_download_and_evaluate_by_name(tmp_path):
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith(
         "keraslosses pretrained: error: could not download 'cnn_mnist' from http://127.0.0.1:9/cnn_mnist.keras")
+
+
+def test_training_that_diverges_stops_and_keeps_the_last_good_epoch(tmp_path, monkeypatch):
+    import numpy as np
+    import tensorflow as tf
+
+    from models import training
+    from models.families import registry
+
+    create = registry.create
+
+    def diverging(name, **kwargs):  # the loss becomes NaN in the second epoch (22 steps an epoch on digits)
+        model = create(name, **kwargs)
+        phase = model.phases()[0]
+
+        def loss(x, y, training):
+            terms = phase.loss(x, y, training)
+            broken = model.player_optimizers["classifier"].iterations >= 30
+            return {**terms, "total": terms["total"] + tf.where(broken, np.nan, 0.0)}
+
+        model.phases = lambda: [type(phase)(phase.players, loss, phase.losses, phase.metrics)]
+        return model
+
+    monkeypatch.setattr(registry, "create", diverging)
+    config = training.TrainConfig(model="cnn", epochs=4, output_dir=str(tmp_path), verbose=0)
+    with pytest.raises(training.TrainingDivergedError, match=r"epoch 2; training stopped; .*model.keras holds epoch 1"):
+        training.train(config)
+    from models import pretrained
+
+    kept = pretrained.load_model(tmp_path / "model.keras")
+    x = np.random.default_rng(0).random((4, 8, 8, 1), dtype=np.float32)
+    assert np.isfinite(kept.predict(x, verbose=0)).all()
+    assert not (tmp_path / "backup").exists()

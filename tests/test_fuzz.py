@@ -18,6 +18,8 @@ The default profile draws a few examples per case (the fast tier); set
 
 from __future__ import annotations
 
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -130,3 +132,15 @@ def test_an_empty_batch_gives_zero_with_a_zero_gradient(case, mode):
 
     value, grads = B.value_and_grads(total, leaves)
     assert value == 0.0 and all(g.shape == np.shape(leaf) and not g.any() for g, leaf in zip(grads, leaves))
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if not c.cls.ignores_y_true], ids=lambda c: c.id)
+@given(batch=st.integers(1, 6), extra=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_a_batch_size_mismatch_is_a_value_error_naming_both_shapes(case, batch, extra, seed):
+    rng = np.random.default_rng(seed)
+    t, _ = case.make(rng, batch)
+    _, p = case.make(rng, batch + 2 * extra)  # even, for the losses that take pairs of views
+    with pytest.raises(ValueError, match=r"shape") as error:
+        case.loss()(tensors(t, "float32"), tensors(p, "float32"))
+    # Both shapes are named (for losses that split y_pred, the parts compared).
+    assert len(re.findall(r"\(\d+(?:, \d+)*,?\)", str(error.value))) >= 2, str(error.value)

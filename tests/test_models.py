@@ -362,3 +362,53 @@ def test_a_reloaded_model_keeps_its_own_policy(tmp_path):
     loaded = keras.saving.load_model(tmp_path / "m.keras")  # under the float32 global policy
     assert loaded.dtype_policy.name == "mixed_bfloat16"
     assert loaded.classifier.layers[1].dtype_policy.name == "mixed_bfloat16"
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("pixels", r"`x` must hold finite pixel values in \[0, 1\]; received values in"),
+    ("nan", r"`x` must hold finite pixel values"),
+    ("shape", r"`x` must hold images of shape \(8, 8, 1\).*x.shape=\(12, 8, 4, 1\)"),
+    ("empty", r"`x` must hold at least one image"),
+    ("label", r"`y` must hold integer labels in \[0, 3\) or -1 \(unlabelled\); received a label of .*3"),
+    ("length", r"`y` must hold one integer label per image"),
+])
+def test_fit_rejects_bad_arrays_before_any_step(bad, message):
+    x, y = toy_data(12)
+    x, y = {"pixels": (x * 255, y), "nan": (np.where(x > 0.5, np.nan, x), y), "shape": (x[:, :, :4], y),
+            "empty": (x[:0], y[:0]), "label": (x, np.where(y == 2, 3, y)), "length": (x, y[:5])}[bad]
+    model = models.create("ac_nc_v2_mse", input_shape=SHAPE, num_classes=CLASSES)
+    model.compile()
+    with pytest.raises(ValueError, match=message):
+        model.fit(x, y, epochs=1, verbose=0)
+    assert all(int(o.iterations) == 0 for o in model.player_optimizers.values())  # no step ran
+
+
+def test_out_of_range_labels_from_a_dataset_fail_the_step():
+    x, y = toy_data(8)
+    model = models.create("se_co", input_shape=SHAPE, num_classes=CLASSES)
+    model.compile()
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"labels must lie in \[0, 3\) or be -1"):
+        model.fit(tf.data.Dataset.from_tensor_slices((x, y + 3)).batch(4), epochs=1, verbose=0, shuffle=False)
+
+
+def _diverging_cnn(after_steps):
+    """A CNN whose loss becomes NaN once its optimizer has taken `after_steps` steps."""
+    model = models.create("cnn", input_shape=SHAPE, num_classes=CLASSES)
+    phase = model.phases()[0]
+
+    def loss(x, y, training):
+        terms = phase.loss(x, y, training)
+        broken = model.player_optimizers["classifier"].iterations >= after_steps
+        return {**terms, "total": terms["total"] + tf.where(broken, np.nan, 0.0)}
+
+    model.phases = lambda: [models.Phase(phase.players, loss, phase.losses, phase.metrics)]
+    return model
+
+
+def test_a_game_whose_loss_becomes_nan_stops_under_terminate_on_nan():
+    x, y = toy_data(32)
+    model = _diverging_cnn(after_steps=6)
+    model.compile()
+    history = model.fit(x, y, batch_size=8, epochs=5, verbose=0, callbacks=[keras.callbacks.TerminateOnNaN()])
+    assert len(history.history["loss"]) == 2 and np.isnan(history.history["loss"][-1])
+    assert int(model.player_optimizers["classifier"].iterations) == 7  # stopped at the first NaN batch

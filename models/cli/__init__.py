@@ -97,7 +97,7 @@ def main(argv=None) -> int:
         return args.run(args)
     except ValueError as err:  # bad values found after parsing: one line, exit 2
         parser.exit(2, f"keraslosses {args.command}: error: {err}\n")
-    except OSError as err:  # missing files, failed downloads, hash mismatches: one line, exit 1
+    except (OSError, ArithmeticError) as err:  # missing or bad files, failed downloads, a diverged run: exit 1
         parser.exit(1, f"keraslosses {args.command}: error: {err}\n")
 
 

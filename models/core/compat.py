@@ -74,3 +74,4 @@ def in_multi_worker_mode() -> bool:
     resolver = getattr(strategy, "cluster_resolver", None)
     spec = resolver.cluster_spec().as_dict() if resolver is not None else {}
     return sum(len(tasks) for tasks in spec.values()) > 1
+

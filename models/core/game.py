@@ -60,13 +60,14 @@ import inspect
 from typing import Callable
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
 import keraslosses as kl
 from models.core import compat
 from models.core.checks import check_fraction
-from models.core.labels import mask_labels, masked_accuracy, one_hot_labels
+from models.core.labels import check_arrays, mask_labels, masked_accuracy, one_hot_labels
 from models.core.precision import policy_scope
 
 PACKAGE = "models"
@@ -222,10 +223,15 @@ class GameModel(compat.PrebuiltModel, keras.Model):
         return cls(**config)
 
     def fit(self, x=None, y=None, *args, seed=0, **kwargs):
-        """`keras.Model.fit`; with `labelled_fraction` < 1 and array labels,
-        all but that fraction of the labels (a seeded, stratified choice) are
-        replaced by -1 first. (With a `tf.data` pipeline, mark unlabelled
-        samples with -1 yourself, e.g. with `models.mask_labels`.)"""
+        """`keras.Model.fit`. Array data is validated before any step
+        (`models.core.labels.check_arrays`: images of the model's shape in
+        [0, 1], labels in [0, K) or -1, no empty array); with
+        `labelled_fraction` < 1 and array labels, all but that fraction of the
+        labels (a seeded, stratified choice) are replaced by -1 first. (With a
+        `tf.data` pipeline, mark unlabelled samples with -1 yourself, e.g. with
+        `models.mask_labels`; out-of-range labels then fail the step.)"""
+        if isinstance(x, np.ndarray):
+            check_arrays(x, y, self.config["input_shape"], self.config.get("num_classes") if self.classifies else None)
         if self.labelled_fraction < 1.0 and y is not None and hasattr(y, "shape"):
             y = mask_labels(y, self.labelled_fraction, seed=seed)
         return super().fit(x, y, *args, **kwargs)

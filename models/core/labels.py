@@ -10,6 +10,7 @@ an unlabelled sample.
 from __future__ import annotations
 
 import numpy as np
+import tensorflow as tf
 from keras import ops
 
 import keraslosses as kl
@@ -29,9 +30,51 @@ def per_sample_error(target, output, kind):
 
 def one_hot_labels(y, num_classes):
     """(B,) or (B, 1) integer labels -> (one-hot float32 (B, K), labelled mask
-    (B,)). Label -1 marks an unlabelled sample (all-zero row, mask False)."""
+    (B,)). Label -1 marks an unlabelled sample (all-zero row, mask False).
+
+    Any other label outside [0, K) is an error when the step runs (a graph
+    assertion; `GameModel.fit` rejects such array labels before any step)."""
     y = ops.reshape(ops.cast(y, "int32"), (-1,))
+    y = assert_labels_in_range(y, num_classes, UNLABELLED)
     return ops.one_hot(y, num_classes, dtype="float32"), ops.greater_equal(y, 0)
+
+
+def assert_labels_in_range(labels, num_classes, unlabelled):
+    """`labels` (int32), with a graph assertion that each lies in [0, K) or
+    equals `unlabelled`: the step fails with `InvalidArgumentError` instead of
+    training on an all-zero one-hot row. Eager tensors are checked at once."""
+    valid = tf.logical_or(tf.equal(labels, unlabelled),
+                          tf.logical_and(labels >= 0, labels < num_classes))
+    message = f"labels must lie in [0, {num_classes}) or be {unlabelled} (unlabelled)"
+    with tf.control_dependencies([tf.debugging.Assert(tf.reduce_all(valid), [message, labels], summarize=8)]):
+        return tf.identity(labels)
+
+
+def check_arrays(x, y, input_shape, num_classes):
+    """Validate NumPy training data before any step: images of `input_shape`
+    with values in [0, 1], at least one sample, and (when `num_classes`)
+    integer labels in [0, K) or -1, one per image. Raises a `ValueError`
+    naming the argument and the value received."""
+    x = np.asarray(x)
+    if x.ndim == 0 or len(x) == 0:
+        raise ValueError(f"`x` must hold at least one image; received an empty array of shape {x.shape}.")
+    if tuple(x.shape[1:]) != tuple(input_shape):
+        raise ValueError(f"`x` must hold images of shape {tuple(input_shape)} (the model's input shape); received "
+                         f"x.shape={x.shape}.")
+    low, high = np.min(x), np.max(x)
+    if not (np.isfinite(low) and np.isfinite(high)) or low < 0.0 or high > 1.0:
+        raise ValueError(f"`x` must hold finite pixel values in [0, 1]; received values in [{low}, {high}] "
+                         "(scale images by 1/255).")
+    if y is None or not num_classes:
+        return
+    y = np.asarray(y)
+    if y.shape not in ((len(x),), (len(x), 1)):
+        raise ValueError(f"`y` must hold one integer label per image, shape ({len(x)},) or ({len(x)}, 1); received "
+                         f"y.shape={y.shape}.")
+    bad = (y != np.round(y)) | (y < UNLABELLED) | (y >= num_classes)
+    if bad.any():
+        raise ValueError(f"`y` must hold integer labels in [0, {num_classes}) or {UNLABELLED} (unlabelled); received "
+                         f"a label of {y[bad].ravel()[0]!r}.")
 
 
 def mismatched_one_hot(y, num_classes):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import os
 import time
 from pathlib import Path
@@ -27,6 +28,29 @@ log = logging.getLogger("keraslosses.training")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 STRATEGIES = ("default", "mirrored", "multiworker")
 SIZES = ("small", "large")
+
+
+class TrainingDivergedError(ArithmeticError):
+    """The loss became NaN or infinite: training stopped (see `train`)."""
+
+
+def _last_good_checkpoint(path):
+    """A callback saving the model to `path` at the end of every epoch whose
+    logged values are all finite, so a diverged run keeps its last good epoch."""
+    import keras
+    import numpy as np
+
+    class LastGoodCheckpoint(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.epoch = None
+
+        def on_epoch_end(self, epoch, logs=None):
+            if all(np.isfinite(float(v)) for v in (logs or {}).values()):
+                self.model.save(path)
+                self.epoch = epoch + 1
+
+    return LastGoodCheckpoint()
 
 
 def write_json(path, payload):
@@ -118,14 +142,22 @@ def train(config: TrainConfig):
                                 dtype_policy=config.precision, **kwargs)
         model.compile(optimizers={slot: keras.optimizers.Adam(config.learning_rate)
                                   for slot in model.optimizer_slots})
-    callbacks = [keras.callbacks.BackupAndRestore(str(out / "backup")),
-                 keras.callbacks.TensorBoard(str(out / "logs"))]
+    last_good = _last_good_checkpoint(out / "model.keras")
+    callbacks = [keras.callbacks.TerminateOnNaN(), keras.callbacks.BackupAndRestore(str(out / "backup")),
+                 keras.callbacks.TensorBoard(str(out / "logs")), last_good]
     start = time.perf_counter()
     history = model.fit(x, y if model.classifies else None, epochs=config.epochs, batch_size=config.batch_size,
                         callbacks=callbacks, verbose=config.verbose)
     seconds = time.perf_counter() - start
-    model.save(out / "model.keras")
     history = {k: [float(v) for v in values] for k, values in history.history.items()}
+    if model.stop_training and not all(map(math.isfinite, history["loss"])):
+        import shutil
+
+        shutil.rmtree(out / "backup", ignore_errors=True)  # holds the diverged state: a rerun starts afresh
+        kept = (f"{out / 'model.keras'} holds epoch {last_good.epoch}, the last with finite losses"
+                if last_good.epoch else "no epoch finished with finite losses, so no model was saved")
+        raise TrainingDivergedError(f"{config.model}: the loss became NaN or infinite in epoch {len(history['loss'])}; "
+                                    f"training stopped; {kept} (lower --learning-rate and retrain)")
     summary = {"config": config.record(), "epochs_run": len(history.get("loss", [])),
                "train_seconds": round(seconds, 2), "final": {k: v[-1] for k, v in history.items()}}
     write_json(out / "history.json", history)
