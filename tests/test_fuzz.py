@@ -60,7 +60,8 @@ def _replace_leaf(value, index, new):
 
 
 @cases
-@given(batch=st.integers(1, 7), seed=st.integers(0, 2**16), dtype=st.sampled_from(["float32", "float64"]),
+@given(batch=st.integers(1, 7), seed=st.integers(0, 2**16),
+       dtype=st.sampled_from(["float16", "bfloat16", "float32", "float64"]),
        mode=MODES)
 def test_valid_inputs_give_finite_values_and_gradients(case, batch, seed, dtype, mode):
     t, p = case.make(np.random.default_rng(seed), batch)
