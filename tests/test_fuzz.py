@@ -145,3 +145,20 @@ def test_a_batch_size_mismatch_is_a_value_error_naming_both_shapes(case, batch, 
         case.loss()(tensors(t, "float32"), tensors(p, "float32"))
     # Both shapes are named (for losses that split y_pred, the parts compared).
     assert len(re.findall(r"\(\d+(?:, \d+)*,?\)", str(error.value))) >= 2, str(error.value)
+
+
+UNCONSTRAINED = [c for c in CASES if c.activation is None  # no probabilities among the predictions
+                 and not isinstance(c.make(np.random.default_rng(0), 1)[1], tuple)]
+
+
+@pytest.mark.parametrize("case", UNCONSTRAINED, ids=lambda c: c.id)
+@given(batch=st.integers(1, 5), seed=st.integers(0, 2**16), scale=st.sampled_from([1e-30, 1e-6, 1e3, 1e4]),
+       mode=MODES)
+def test_huge_and_tiny_unconstrained_inputs_never_give_nan(case, batch, seed, scale, mode):
+    """Scores, logits, residuals and embeddings scaled far from 1 stay valid
+    inputs: the loss may overflow to +inf, never to NaN."""
+    t, p = case.make(np.random.default_rng(seed), batch)
+    p = keras.tree.map_structure(
+        lambda v: v * scale if not np.issubdtype(np.asarray(v).dtype, np.integer) else v, p)
+    got = run(case, tensors(t, "float32"), tensors(p, "float32"), mode, reduction="none")
+    assert not np.isnan(got).any(), (case.id, scale, got)
