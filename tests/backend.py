@@ -12,6 +12,11 @@ import numpy as np
 BACKEND = keras.backend.backend()
 
 
+def dtype(x):
+    """The standardized dtype name of a tensor (or a loss's `dtype`)."""
+    return keras.backend.standardize_dtype(x if isinstance(x, str) else getattr(x, "dtype", x))
+
+
 def constant(x, dtype):
     return keras.ops.convert_to_tensor(np.asarray(x), dtype=dtype)
 
@@ -27,7 +32,11 @@ def compiled(fn):
         import jax
 
         return jax.jit(fn)
-    raise NotImplementedError(BACKEND)
+    return fn  # PyTorch: Keras runs it eagerly (no graph mode to test)
+
+
+#: Whether `compiled` really traces (the eager value checks are skipped inside).
+TRACES = BACKEND in ("tensorflow", "jax")
 
 
 def value_and_grads(fn, args):
@@ -47,6 +56,13 @@ def value_and_grads(fn, args):
 
         total, grads = jax.value_and_grad(lambda *a: jnp.sum(fn(*a)), argnums=tuple(range(len(args))))(*args)
         return float(total), [np.asarray(g) for g in grads]
+    if BACKEND == "torch":
+        import torch
+
+        leaves = [torch.tensor(a, requires_grad=True) for a in args]
+        total = torch.sum(fn(*leaves))
+        grads = torch.autograd.grad(total, leaves, allow_unused=True)
+        return float(total), [np.zeros_like(a) if g is None else g.detach().numpy() for a, g in zip(args, grads)]
     raise NotImplementedError(BACKEND)
 
 

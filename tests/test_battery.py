@@ -57,7 +57,7 @@ def test_every_public_loss_has_a_case():
 def test_function_matches_float64_reference(case, rng):
     t, p = case.make(rng)
     got = per_sample(case, t, p, "float64")
-    assert got.dtype == "float64"
+    assert B.dtype(got) == "float64"
     np.testing.assert_allclose(numpy(got), case.reference(t, p, **case.kwargs), rtol=1e-10, atol=1e-12)
 
 
@@ -65,7 +65,7 @@ def test_function_matches_float64_reference(case, rng):
 def test_function_float32_matches_reference(case, rng):
     t, p = case.make(rng)
     got = per_sample(case, t, p, "float32")
-    assert got.dtype == "float32"
+    assert B.dtype(got) == "float32"
     np.testing.assert_allclose(numpy(got), case.reference(t, p, **case.kwargs), rtol=2e-5, atol=2e-6)
 
 
@@ -85,7 +85,7 @@ def test_reductions_with_sample_weight(case, reduction, rng):
     w = rng.uniform(0.0, 2.0, size=len(np.asarray(keras.tree.flatten(p)[0])))
     loss = case.loss(reduction=reduction, dtype="float64")
     got = loss(tensors(t, "float64"), tensors(p, "float64"), sample_weight=w)
-    assert got.dtype == "float64"
+    assert B.dtype(got) == "float64"
     np.testing.assert_allclose(numpy(got), reduced_reference(case, t, p, w, reduction), rtol=1e-9, atol=1e-12)
     unweighted = loss(tensors(t, "float64"), tensors(p, "float64"))
     np.testing.assert_allclose(numpy(unweighted), reduced_reference(case, t, p, None, reduction), rtol=1e-9,
@@ -153,12 +153,12 @@ def test_half_precision_inputs_compute_in_float32(case, dtype, rng):
     t, p = case.make(rng)
     t16, p16 = tensors(t, dtype), tensors(p, dtype)
     got = case.fn(t16, p16, **case.kwargs)
-    assert got.dtype == "float32"
+    assert B.dtype(got) == "float32"
     upcast = keras.tree.map_structure(
         lambda x: keras.ops.cast(x, "float32") if "float" in keras.backend.standardize_dtype(x.dtype) else x,
         (t16, p16))
     np.testing.assert_allclose(numpy(got), numpy(case.fn(*upcast, **case.kwargs)), rtol=1e-6)
-    assert case.loss()(t16, p16).dtype == "float32"
+    assert B.dtype(case.loss()(t16, p16)) == "float32"
 
 
 @cases
@@ -167,10 +167,10 @@ def test_mixed_precision_policy_keeps_loss_float32(case, policy, rng):
     keras.config.set_dtype_policy(policy)
     t, p = case.make(rng)
     loss = case.loss()
-    assert loss.dtype == "float32"
+    assert B.dtype(loss) == "float32"
     got = loss(tensors(t, "float16" if policy == "mixed_float16" else "bfloat16"),
                tensors(p, "float16" if policy == "mixed_float16" else "bfloat16"))
-    assert got.dtype == "float32" and np.isfinite(numpy(got)).all()
+    assert B.dtype(got) == "float32" and np.isfinite(numpy(got)).all()
 
 
 @cases

@@ -94,7 +94,7 @@ def test_a_non_finite_input_never_gives_a_finite_loss(case, batch, seed, data, m
     try:
         got = run(case, tensors(t, "float32"), tensors(p, "float32"), mode)
     except ValueError:
-        assert mode == "eager", "a compiled loss may not raise a ValueError"  # eager value checks only
+        assert mode == "eager" or not B.TRACES, "a compiled loss may not raise a ValueError"  # eager checks only
         return
     assert not np.isfinite(got).any(), (case.id, where, bad, got)
 
@@ -111,7 +111,7 @@ def test_an_out_of_range_class_label_is_an_error_or_nan(case, batch, seed, data,
     try:
         got = run(case, tensors(t, "float32"), tensors(p, "float32"), mode)
     except ValueError:
-        assert mode == "eager"
+        assert mode == "eager" or not B.TRACES
         return
     except Exception as err:  # the backend's runtime check (e.g. TensorFlow's InvalidArgumentError)
         assert mode == "compiled", err
