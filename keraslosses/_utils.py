@@ -85,20 +85,28 @@ def propagate_nonfinite(coupled=False):
     docstring), also where the math would hide it (a safe square root, a
     masked maximum, a saturated logit, a row dropped as invalid).
 
-    Each float argument x adds sum(0 * x) over its non-batch axes to the
-    affected sample's value: 0 and a zero gradient for finite x, NaN for a
-    non-finite one. With `coupled` (losses whose samples interact: triplet
-    mining, NT-Xent), or where x and the result do not share a batch axis,
-    the whole batch is poisoned.
+    The inputs are the parameters without a default (y_true, y_pred, ...);
+    hyperparameters (a margin, alpha = -inf of the robust loss) are not
+    inputs, however they are passed. Each float input x adds sum(0 * x) over
+    its non-batch axes to the affected sample's value: 0 and a zero gradient
+    for finite x, NaN for a non-finite one. With `coupled` (losses whose
+    samples interact: triplet mining, NT-Xent), or where x and the result do
+    not share a batch axis, the whole batch is poisoned.
     """
     import functools
+    import inspect
 
     def decorate(fn):
+        signature = inspect.signature(fn)
+        inputs = [p.name for p in signature.parameters.values()
+                  if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             values = fn(*args, **kwargs)
+            bound = signature.bind(*args, **kwargs).arguments
             poison = None
-            for x in args:
+            for x in (bound[name] for name in inputs if name in bound):
                 term = _nonfinite_poison(x, values, coupled)
                 if term is not None:
                     poison = term if poison is None else poison + term

@@ -162,3 +162,16 @@ def test_huge_and_tiny_unconstrained_inputs_never_give_nan(case, batch, seed, sc
         lambda v: v * scale if not np.issubdtype(np.asarray(v).dtype, np.integer) else v, p)
     got = run(case, tensors(t, "float32"), tensors(p, "float32"), mode, reduction="none")
     assert not np.isnan(got).any(), (case.id, scale, got)
+
+
+def test_hyperparameters_passed_positionally_are_not_inputs():
+    import math
+
+    import keraslosses as kl
+
+    # alpha = -inf is the robust loss's Welsch limit, not a bad value, however it is passed.
+    by_name = kl.general_robust([[0.0]], [[1.0]], alpha=-math.inf, scale=1.0)
+    positional = kl.general_robust([[0.0]], [[1.0]], -math.inf, 1.0)
+    expected = 1.0 - math.exp(-0.5)
+    assert float(by_name[0]) == float(positional[0]) == pytest.approx(expected, rel=1e-6)
+    assert math.isnan(float(kl.general_robust([[0.0]], [[math.nan]], -math.inf, 1.0)[0]))
