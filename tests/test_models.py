@@ -412,3 +412,12 @@ def test_a_game_whose_loss_becomes_nan_stops_under_terminate_on_nan():
     history = model.fit(x, y, batch_size=8, epochs=5, verbose=0, callbacks=[keras.callbacks.TerminateOnNaN()])
     assert len(history.history["loss"]) == 2 and np.isnan(history.history["loss"][-1])
     assert int(model.player_optimizers["classifier"].iterations) == 7  # stopped at the first NaN batch
+
+
+def test_compat_version_windows():
+    from models.core import compat
+
+    window = ((3, 5), (3, 15))
+    assert compat.supported("3.15.1", window) and compat.supported("3.5.0", window)
+    assert not compat.supported("3.16.0", window) and not compat.supported("3.4.9", window)
+    assert not compat.supported("4.0.0", window)

@@ -18,13 +18,10 @@ framework upgrade degrades to documented behaviour instead of an
 
 from __future__ import annotations
 
-import logging
 import warnings
 
 import keras
 import tensorflow as tf
-
-log = logging.getLogger("keraslosses.compat")
 
 #: (first, last) major.minor versions each private API was written and tested for.
 KERAS_SYMBOLIC_BUILD = ((3, 5), (3, 15))
@@ -42,7 +39,7 @@ def supported(version: str, window: tuple) -> bool:
     return first <= _version(version) <= last
 
 
-def _warn_once(what: str, version: str, window: tuple) -> None:
+def _warn_outside(what: str, version: str, window: tuple) -> None:
     warnings.warn(f"{what} was written for versions {window[0]}-{window[1]}, found {version}: using the public "
                   "fallback", RuntimeWarning, stacklevel=3)
 
@@ -58,7 +55,7 @@ class PrebuiltModel:
         if built and supported(keras.__version__, KERAS_SYMBOLIC_BUILD):
             return
         if built:
-            _warn_once("Trainer._maybe_symbolic_build", keras.__version__, KERAS_SYMBOLIC_BUILD)
+            _warn_outside("Trainer._maybe_symbolic_build", keras.__version__, KERAS_SYMBOLIC_BUILD)
         super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
 
@@ -69,7 +66,7 @@ def in_multi_worker_mode() -> bool:
         return False
     if supported(tf.__version__, TF_MULTI_WORKER_MODE):
         return strategy.extended._in_multi_worker_mode()
-    _warn_once("MultiWorkerMirroredStrategy.extended._in_multi_worker_mode", tf.__version__, TF_MULTI_WORKER_MODE)
+    _warn_outside("MultiWorkerMirroredStrategy.extended._in_multi_worker_mode", tf.__version__, TF_MULTI_WORKER_MODE)
     # Public fallback: a multi-worker strategy whose cluster has more than one task.
     resolver = getattr(strategy, "cluster_resolver", None)
     spec = resolver.cluster_spec().as_dict() if resolver is not None else {}
