@@ -55,6 +55,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # two logical devices in a subprocess: about 10 s
 def test_mirrored_strategy_gives_the_same_loss_and_step_as_one_device(tmp_path):
     script = tmp_path / "mirrored.py"
     script.write_text(SCRIPT)

@@ -80,6 +80,7 @@ def run_script(code, *args, env=None, timeout=300):
                             text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
 
 
+@pytest.mark.slow  # two logical devices in a subprocess: about 10 s
 def test_mirrored_strategy_matches_one_device_on_the_first_step():
     names = ["ac_co_v2_mse", "se_co", "se_nc"]
     proc = run_script(MIRRORED, *names)
