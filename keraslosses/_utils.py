@@ -120,7 +120,7 @@ def propagate_nonfinite(coupled=False):
 def _nonfinite_poison(x, values, coupled):
     if x is None or isinstance(x, (str, bool)):
         return None
-    if isinstance(x, (tuple, list)) and x and not isinstance(x[0], (int, float)):
+    if isinstance(x, tuple):  # the pair losses' (labels, images) / (probabilities, reconstructions)
         terms = [t for t in (_nonfinite_poison(v, values, coupled) for v in x) if t is not None]
         return sum(terms[1:], terms[0]) if terms else None
     x = ops.convert_to_tensor(x)

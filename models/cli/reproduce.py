@@ -24,7 +24,7 @@ from pathlib import Path
 
 from models import data, evaluation
 from models.core.checks import check_at_least, check_choice
-from models.training import SIZES, TrainConfig, relative, train
+from models.training import SIZES, TrainConfig, record, train
 
 log = logging.getLogger("keraslosses.reproduce")
 
@@ -88,8 +88,7 @@ def run(config: ReproduceConfig) -> dict:
                      "silhouette": result["separability"]["silhouette"],
                      "reconstruction": result.get("reconstruction", {}).get("mse"),
                      "paper": PAPER.get(config.dataset, {}).get(name, {})})
-    record = {k: relative(v) if k in ("data_dir", "output_dir") else v for k, v in dataclasses.asdict(config).items()}
-    payload = {"config": record, "wall_seconds": round(time.perf_counter() - start_all, 1),
+    payload = {"config": record(config), "wall_seconds": round(time.perf_counter() - start_all, 1),
                "rows": rows}
     (out / f"reproduce_{config.dataset}.json").write_text(json.dumps(payload, indent=2) + "\n")
     table = format_table(payload)

@@ -14,6 +14,7 @@ import logging
 from pathlib import Path
 
 from models import data, pretrained, training
+from models.core.checks import check_choice
 from models.families import registry
 
 log = logging.getLogger("keraslosses.cli")
@@ -76,8 +77,7 @@ class EvaluateConfig:
             raise FileNotFoundError(f"--model {self.model_file!r}: no such file (for a zoo model, use --pretrained "
                                     f"NAME; `keraslosses pretrained list` names them)")
         self.dataset = self.dataset or "digits"
-        if self.dataset not in data.names():
-            raise ValueError(f"`dataset` must be one of {list(data.names())}; received dataset={self.dataset!r}.")
+        check_choice(self.dataset, "dataset", data.names())
 
     @property
     def name(self):
@@ -96,9 +96,7 @@ def evaluate(config: EvaluateConfig):
         model = pretrained.load_model(config.model_file)
     x, y = data.load_arrays(config.dataset, "test", config.data_dir)
     result = evaluation.score(model, x, y, config.separability, config.max_samples, config.seed, out, config.name)
-    record = {k: training.relative(v) if k in ("model_file", "data_dir", "output_dir") else v
-              for k, v in dataclasses.asdict(config).items()}
-    payload = {"config": record, **result}
+    payload = {"config": training.record(config, paths=("model_file", "data_dir", "output_dir")), **result}
     training.write_json(out / ("tsne.json" if config.separability else "evaluate.json"), payload)
     log.info("%s", json.dumps(result, default=float)[:2000])
     return payload

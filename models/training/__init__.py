@@ -87,9 +87,15 @@ class TrainConfig:
             check_fraction(self.labelled_fraction, "labelled_fraction")
 
     def record(self):
-        """The settings as written to `train.json`: folders as given, relative
-        when they lie under the working directory."""
-        return {k: relative(v) if k in ("data_dir", "output_dir") else v for k, v in dataclasses.asdict(self).items()}
+        """The settings as written to `train.json` (see `record`)."""
+        return record(self)
+
+
+def record(config, paths=("data_dir", "output_dir")):
+    """A config dataclass as written to a results file: its `paths` fields
+    relative to the working directory, so the file holds no absolute path of
+    the machine that made it."""
+    return {k: relative(v) if k in paths else v for k, v in dataclasses.asdict(config).items()}
 
 
 def relative(path):
