@@ -29,6 +29,17 @@ def _config_dtype(dtype):
     return getattr(dtype, "name", str(dtype))
 
 
+_AVERAGING = ("sum_over_batch_size", "mean", "mean_with_sample_weight")
+
+
+def _trailing(x, rank):
+    """`x` with trailing unit axes up to `rank` (so it broadcasts against a
+    tensor of that rank sharing its leading axes)."""
+    for _ in range(rank - len(x.shape)):
+        x = ops.expand_dims(x, -1)
+    return x
+
+
 class LossFunctionWrapper(keras.losses.Loss):
     """A `Loss` whose `call` is a pure per-sample function of this package.
 
@@ -61,12 +72,52 @@ class LossFunctionWrapper(keras.losses.Loss):
         if y_true is None and self.ignores_y_true:
             y_pred = ops.convert_to_tensor(y_pred)
             y_true = ops.zeros(ops.shape(y_pred)[:1])
-        loss = super().__call__(y_true, y_pred, sample_weight=sample_weight)
+        if self.reduction in _AVERAGING and backend.backend() == "torch":
+            loss = self._average(y_true, y_pred, sample_weight)
+        else:
+            loss = super().__call__(y_true, y_pred, sample_weight=sample_weight)
         if self.reduction not in (None, "none") and 0 in tuple(loss.shape):
             # Keras hands an empty batch back unreduced ([]); a training loop
             # wants 0 with a zero gradient (what a dynamic empty batch gives).
             loss = ops.sum(loss)
         return loss
+
+    def _average(self, y_true, y_pred, sample_weight):
+        """Keras' averaging reductions, divided in the loss's own dtype.
+
+        On PyTorch, Keras 3.15's `ops.divide_no_nan` (which `Loss` divides
+        by, and weighs masks with) computes in float32 whatever its inputs, so
+        a float64 loss came back rounded to float32. Here Keras applies the
+        sample weights and the mask unreduced ("none": weights and 0/1 mask
+        multiplied in, ranks matched) and the division is ours:
+
+        * "sum_over_batch_size" / "mean": sum / element count, or, under a
+          mask, sum / valid entries (Keras' total/valid weighting, summed);
+        * "mean_with_sample_weight": sum / sum of the weights (times the
+          mask), the element count without weights;
+        * 0 where the divisor is 0.
+        """
+        mask = getattr(y_pred, "_keras_mask", None)  # where Keras keeps a mask on a tensor
+        reduction, self.reduction = self.reduction, "none"
+        try:
+            values = super().__call__(y_true, y_pred, sample_weight=sample_weight)
+        finally:
+            self.reduction = reduction
+        if tuple(values.shape) in ((), (0,)):
+            return values
+        dtype = values.dtype
+        if reduction == "mean_with_sample_weight" and sample_weight is not None:
+            weights = ops.convert_to_tensor(sample_weight, dtype=dtype)
+            if mask is not None:
+                weights = _trailing(weights, len(mask.shape)) * _trailing(ops.cast(mask, dtype), len(weights.shape))
+            divisor = ops.sum(weights)
+        elif mask is not None:
+            divisor = ops.sum(ops.cast(mask, dtype))
+        else:
+            divisor = ops.cast(ops.size(values), dtype)
+        total = ops.sum(values)
+        return ops.where(ops.equal(divisor, 0), ops.zeros_like(total), total / ops.where(
+            ops.equal(divisor, 0), ops.ones_like(divisor), divisor))
 
     def call(self, y_true, y_pred):
         return self.fn(y_true, y_pred, **self._fn_kwargs)

@@ -52,7 +52,9 @@ def constant(value, dtype: str):
 
 def floats(*tensors):
     """Convert every argument to a tensor in one common compute dtype."""
-    tensors = [ops.convert_to_tensor(t) for t in tensors]
+    # A NumPy scalar goes through `np.asarray`: Keras' PyTorch backend turns
+    # np.float64(x) into a float32 tensor, a 0-d array into a float64 one.
+    tensors = [ops.convert_to_tensor(np.asarray(t) if isinstance(t, np.generic) else t) for t in tensors]
     dtype = compute_dtype(*tensors)
     return [as_float(t, dtype) for t in tensors]
 
@@ -235,7 +237,52 @@ def l2_normalize(x, axis=-1):
     """x / ||x|| with a floor on the norm (1e-12, as Keras), so zero vectors
     map to zero with a finite gradient."""
     sq = ops.sum(ops.square(x), axis=axis, keepdims=True)
-    return x * ops.rsqrt(ops.maximum(sq, 1e-24))
+    return x * ops.rsqrt(maximum(sq, 1e-24))
+
+
+# Keras 3.15 on PyTorch computes `maximum`, `minimum`, `matmul`, `norm` and
+# `cumsum` of float64 tensors in float32 (its `result_type` maps float64 to
+# float32 off TensorFlow). The helpers below keep the inputs' dtype on every
+# backend; elsewhere they are the `keras.ops` functions themselves.
+def _same_dtype(x, y):
+    if not hasattr(x, "dtype"):
+        x = constant(x, backend.standardize_dtype(y.dtype))
+    if not hasattr(y, "dtype"):
+        y = constant(y, backend.standardize_dtype(x.dtype))
+    return x, y
+
+
+def maximum(x, y):
+    """Elementwise max in the inputs' dtype on every backend; at a tie the
+    gradient goes to `x` (as TensorFlow's `maximum` sends it)."""
+    if backend.backend() != "torch":
+        return ops.maximum(x, y)
+    x, y = _same_dtype(x, y)
+    return ops.where(x >= y, x, y)
+
+
+def minimum(x, y):
+    """Elementwise min in the inputs' dtype on every backend; ties as
+    `maximum`."""
+    if backend.backend() != "torch":
+        return ops.minimum(x, y)
+    x, y = _same_dtype(x, y)
+    return ops.where(x <= y, x, y)
+
+
+def gram(a, b):
+    """a b^T for row vectors (N, D) x (M, D) -> (N, M), in their dtype on
+    every backend."""
+    return ops.einsum("nd,md->nm", a, b)
+
+
+def cumsum(x, axis=-1):
+    """`ops.cumsum` in the input's dtype on every backend."""
+    if backend.backend() == "torch":
+        import torch
+
+        return torch.cumsum(x, dim=axis)
+    return ops.cumsum(x, axis=axis)
 
 
 def magnitude(x):

@@ -31,12 +31,16 @@ from keraslosses._utils import (
     check_in_range,
     check_scalar_range,
     constant,
+    cumsum,
     empty_result,
     floats,
+    gram,
     l2_normalize,
     masked_max,
     masked_min,
+    maximum,
     mean,
+    minimum,
     propagate_nonfinite,
     safe_sqrt,
     sparse_labels,
@@ -71,11 +75,11 @@ def pairwise_distances(embeddings, squared=True, distance="euclidean"):
     (e,) = floats(embeddings)
     if distance == "cosine":
         z = l2_normalize(e)
-        d = 1.0 - ops.matmul(z, ops.transpose(z))
+        d = 1.0 - gram(z, z)
     else:
         sq = ops.sum(ops.square(e), axis=-1)
-        d = sq[:, None] - 2.0 * ops.matmul(e, ops.transpose(e)) + sq[None, :]
-    d = ops.maximum(d, 0.0)
+        d = sq[:, None] - 2.0 * gram(e, e) + sq[None, :]
+    d = maximum(d, 0.0)
     eye = ops.eye(ops.shape(e)[0], dtype="bool")
     return _finish(ops.where(eye, ops.zeros_like(d), d), distance, squared)
 
@@ -156,7 +160,7 @@ class _Triplets:
         """Sum each anchor's losses and scale by B / count, so that the
         default mean over the batch is sum(losses) / count (0 if count = 0)."""
         count = ops.cast(count, self.d.dtype)
-        scale = ops.cast(self.size, self.d.dtype) / ops.maximum(count, 1.0)
+        scale = ops.cast(self.size, self.d.dtype) / maximum(count, 1.0)
         return ops.sum(pair_losses, axis=-1) * scale
 
     def batch_all(self, margin):
@@ -164,7 +168,7 @@ class _Triplets:
         active = batched_searchsorted(self.sorted_negatives, threshold, side="left")
         active = ops.where(self.positive, active, ops.zeros_like(active))
         finite = ops.where(ops.isfinite(self.sorted_negatives), self.sorted_negatives, self.zeros())
-        prefix = ops.concatenate([ops.zeros_like(finite[:, :1]), ops.cumsum(finite, axis=-1)], axis=-1)
+        prefix = ops.concatenate([ops.zeros_like(finite[:, :1]), cumsum(finite, axis=-1)], axis=-1)
         active_sum = ops.take_along_axis(prefix, active, axis=-1)
         # sum over active n of (d_ap + m - d_an) = count * (d_ap + m) - sum d_an
         losses = ops.cast(active, self.d.dtype) * threshold - active_sum
@@ -187,7 +191,7 @@ class _Triplets:
         # hardest (closest) negative.
         index = batched_searchsorted(self.sorted_negatives, self.d, side="right")
         farther = index < self.num_negatives[:, None]
-        index = ops.minimum(index, ops.shape(self.d)[1] - 1)
+        index = minimum(index, ops.shape(self.d)[1] - 1)
         semi_hard = ops.take_along_axis(self.sorted_negatives, index, axis=-1)
         hardest = ops.broadcast_to(self.sorted_negatives[:, :1], ops.shape(self.d))
         valid = self.positive & (self.num_negatives > 0)[:, None]
@@ -268,7 +272,7 @@ def active_triplet_fraction(y_true, y_pred, margin=1.0, squared=True, distance="
     if empty is not None:
         return empty
     active, valid = _active_and_valid(y_true, y_pred, margin, squared, distance)
-    return ops.cast(active, "float32") / ops.maximum(ops.cast(valid, "float32"), 1.0)
+    return ops.cast(active, "float32") / maximum(ops.cast(valid, "float32"), 1.0)
 
 
 def _active_and_valid(y_true, y_pred, margin, squared, distance):
@@ -414,7 +418,7 @@ def nt_xent(y_true, y_pred, temperature=0.5):
         )
     z = l2_normalize(z)
     n2 = ops.shape(z)[0]
-    logits = ops.matmul(z, ops.transpose(z)) / constant(temperature, z.dtype)
+    logits = gram(z, z) / constant(temperature, z.dtype)
     eye = ops.eye(n2, dtype="bool")
     logits = ops.where(eye, ops.full_like(logits, -math.inf), logits)
     log_p = ops.log_softmax(logits, axis=-1)

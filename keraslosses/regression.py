@@ -18,7 +18,9 @@ from keraslosses._utils import (
     constant,
     floats,
     magnitude,
+    maximum,
     mean,
+    minimum,
     propagate_nonfinite,
     safe_sqrt,
 )
@@ -117,7 +119,7 @@ def huber(y_true, y_pred, delta=1.0):
     delta = constant(delta, abs_r.dtype)
     # min(|r|, delta) is the quadratic part; the rest grows linearly. This
     # form has no branch, so both pieces are finite everywhere.
-    quadratic = ops.minimum(abs_r, delta)
+    quadratic = minimum(abs_r, delta)
     linear = abs_r - quadratic
     return mean(0.5 * ops.square(quadratic) + delta * linear, axis=-1)
 
@@ -183,7 +185,7 @@ def pinball(y_true, y_pred, tau=0.5):
     check_scalar_range(tau, "tau", low=0.0, high=1.0)
     r = -_residual(y_true, y_pred)
     tau = constant(tau, r.dtype)
-    return mean(ops.maximum(tau * r, (tau - 1.0) * r), axis=-1)
+    return mean(maximum(tau * r, (tau - 1.0) * r), axis=-1)
 
 
 # --------------------------------------------------------------------------

@@ -42,7 +42,9 @@ from keraslosses._utils import (
     check_scalar_range,
     constant,
     floats,
+    maximum,
     mean,
+    minimum,
     propagate_nonfinite,
 )
 
@@ -67,8 +69,8 @@ def _rho(x, alpha, scale):
 
     # General case on a safe alpha (limits replaced by 1, never selected).
     a = ops.where(is_limit, ops.ones_like(alpha), alpha)
-    b = ops.maximum(ops.abs(a - 2.0), _EPS)
-    a_safe = ops.where(a >= 0, ops.maximum(a, _EPS), ops.minimum(a, -_EPS))
+    b = maximum(ops.abs(a - 2.0), _EPS)
+    a_safe = ops.where(a >= 0, maximum(a, _EPS), minimum(a, -_EPS))
     z_general = only(~is_limit)
     general = (b / a_safe) * ops.expm1(0.5 * a_safe * ops.log1p(z_general / b))
 

@@ -1,5 +1,6 @@
 """Backend-neutral test helpers: the loss tests run under every Keras
-backend the library serves (TensorFlow, and JAX in CI's second leg).
+backend the library serves (TensorFlow, JAX in CI's second leg, PyTorch in
+its third).
 
 Under JAX, float64 needs `JAX_ENABLE_X64=1` (CI sets it).
 """
@@ -62,7 +63,7 @@ def value_and_grads(fn, args):
         leaves = [torch.tensor(a, requires_grad=True) for a in args]
         total = torch.sum(fn(*leaves))
         grads = torch.autograd.grad(total, leaves, allow_unused=True)
-        return float(total), [np.zeros_like(a) if g is None else g.detach().numpy() for a, g in zip(args, grads)]
+        return float(total.detach()), [np.zeros_like(a) if g is None else g.detach().numpy() for a, g in zip(args, grads)]
     raise NotImplementedError(BACKEND)
 
 
@@ -94,6 +95,25 @@ def largest_intermediate(fn, *specs):
 
         closed = jax.make_jaxpr(fn)(*(jax.ShapeDtypeStruct(s, d) for s, d in specs))
         return max(sizes(closed.jaxpr))
+    if BACKEND == "torch":
+        # No graph to read: run it on zeros and record every op's output.
+        import torch
+        from torch.utils._python_dispatch import TorchDispatchMode
+
+        class Largest(TorchDispatchMode):
+            size = 0
+
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                out = func(*args, **(kwargs or {}))
+                for t in out if isinstance(out, (tuple, list)) else (out,):
+                    if isinstance(t, torch.Tensor):
+                        Largest.size = max(Largest.size, t.numel())
+                return out
+
+        inputs = [keras.ops.zeros(s, dtype=d) for s, d in specs]
+        with Largest():
+            fn(*inputs)
+        return Largest.size
     raise NotImplementedError(BACKEND)
 
 
@@ -110,3 +130,9 @@ def xfail_on_jax(reason):
     import pytest
 
     return pytest.mark.xfail(BACKEND == "jax", reason=reason, strict=True)
+
+
+def as_float64(x):
+    """A tensor of any float dtype (bfloat16 included, which PyTorch cannot
+    hand to NumPy) as a float64 NumPy array."""
+    return keras.ops.convert_to_numpy(keras.ops.cast(x, "float64"))

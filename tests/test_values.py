@@ -172,8 +172,8 @@ def test_integer_label_257_stays_257_under_mixed_precision(policy, loss_cls, rng
     labels = np.array([257, 3])
     kwargs = {"from_logits": True} if loss_cls is kl.SparseCategoricalCrossentropy else {}
     got = loss_cls(**kwargs, reduction="none")(labels, half)
-    exact = loss_cls(**kwargs, reduction="none", dtype="float64")(labels, np.asarray(half, np.float64))
-    wrong = loss_cls(**kwargs, reduction="none", dtype="float64")(np.array([256, 3]), np.asarray(half, np.float64))
+    exact = loss_cls(**kwargs, reduction="none", dtype="float64")(labels, B.as_float64(half))
+    wrong = loss_cls(**kwargs, reduction="none", dtype="float64")(np.array([256, 3]), B.as_float64(half))
     assert B.dtype(got) == "float32"
     np.testing.assert_allclose(value(got), value(exact), rtol=1e-6)
     assert not np.allclose(value(got)[0], value(wrong)[0])

@@ -21,3 +21,10 @@ def check_at_least(value, name, low):
     """`value` must be an integer >= `low`."""
     if int(value) != value or value < low:
         raise ValueError(f"`{name}` must be an integer >= {low}; received {name}={value!r}.")
+
+
+def check_between(value, name, low, high=float("inf")):
+    """`value` must be a number in [low, high]."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
+        allowed = f">= {low}" if high == float("inf") else f"in [{low}, {high}]"
+        raise ValueError(f"`{name}` must be a number {allowed}; received {name}={value!r}.")

@@ -124,34 +124,10 @@ def image_discriminator(input_shape, size="small", name="discriminator"):
     return keras.Model(trunk.input, logit, name=name)
 
 
-def pair_discriminator(input_shape, vector_dim, size="small", name="discriminator"):
-    """D on (image, vector) pairs -> one logit: judges whether a label vector
-    belongs to an image."""
+def image_label_discriminator(input_shape, num_classes, size="small", name="discriminator"):
+    """D on (image, label) pairs, as per-label logits: image -> l(x), shape
+    (K,), and D(x, v) = <v, l(x)> (`models.core.conditional`)."""
     trunk = conv_trunk(input_shape, size, name=f"{name}_trunk")
-    vector = keras.Input((vector_dim,), name="vector")
-    x = layers.Concatenate()([trunk.output, vector])
-    x = layers.Dense(_spec(size)["hidden"], activation="relu")(x)
-    logit = layers.Dense(1, dtype="float32", name="logit")(x)
-    return keras.Model([trunk.input, vector], logit, name=name)
-
-
-def projection_discriminator(input_dim, num_classes, size="small", name="discriminator"):
-    """D on (vector, label vector) pairs -> one logit, by projection (Miyato &
-    Koyama, ICLR 2018): D(z, y) = w . phi(z) + y^T V phi(z).
-
-    The inner product makes "does label y belong to z" a linear read-out of
-    phi(z); a plain MLP on concat(z, y) has to discover the z-y interaction
-    itself, and in practice learns only whether y looks one-hot."""
-    spec = _spec(size)
-    vector = keras.Input((input_dim,), name="vector")
-    labels = keras.Input((num_classes,), name="labels")
-    # Codes have whatever scale the encoder drifts to; normalising them keeps
-    # D's first layer well conditioned while the encoder trains.
-    phi = layers.LayerNormalization()(vector)
-    phi = layers.Dense(spec["hidden"], activation="relu")(phi)
-    phi = layers.Dense(spec["hidden"], activation="relu")(phi)
-    unconditional = layers.Dense(1, dtype="float32")(phi)
-    embedded = layers.Dense(spec["hidden"], use_bias=False, name="label_embedding")(labels)
-    projection = layers.Dot(axes=-1, dtype="float32")([embedded, phi])
-    logit = layers.Add(dtype="float32", name="logit")([unconditional, projection])
-    return keras.Model([vector, labels], logit, name=name)
+    x = layers.Dense(_spec(size)["hidden"], activation="relu")(trunk.output)
+    logits = layers.Dense(num_classes, dtype="float32", name="label_logits")(x)
+    return keras.Model(trunk.input, logits, name=name)
