@@ -28,7 +28,7 @@ from models.training import SIZES, TrainConfig, record, train
 
 log = logging.getLogger("keraslosses.reproduce")
 
-MODELS = ("se_co", "se_nc", "se_star", "ac_co_v1_mse", "ac_co_v1_mae", "ac_co_v2_mse", "ac_co_v2_mae",
+MODELS = ("se_co", "se_nc", "se_star", "se_star_nc", "ac_co_v1_mse", "ac_co_v1_mae", "ac_co_v2_mse", "ac_co_v2_mae",
           "ac_nc_v1_mse", "ac_nc_v1_mae", "ac_nc_v2_mse", "ac_nc_v2_mae", "cnn", "ae", "vae", "aae")
 QUICK_MODELS = ("se_co", "ac_co_v1_mse", "ac_nc_v2_mse", "cnn", "ae")
 
