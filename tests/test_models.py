@@ -508,12 +508,13 @@ def test_compat_version_windows():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, floor", [("se_nc", 0.85), ("se_star_nc", 0.75), ("ac_nc_v2_mse", 0.85),
-                                         ("ac_nc_v2_mae", 0.85)])
+@pytest.mark.parametrize("name, floor", [("se_nc", 0.90), ("se_star_nc", 0.85), ("ac_nc_v2_mse", 0.90),
+                                         ("ac_nc_v2_mae", 0.90)])
 def test_the_non_cooperative_games_learn_the_main_job(name, floor):
     # The README's main job (scikit-learn's digits, 30 epochs, batch 64),
-    # seed 0. Before the image-conditioned D and the posterior target:
-    # se_nc 0.10 (collapsed on one class), ac_nc_v2_mse 0.57, chance 0.10.
+    # seed 0: 0.95 / 0.93 / 0.95 / 0.95 when written (seeds 1 and 2 alike).
+    # Before the image-conditioned D and the posterior target: se_nc 0.10
+    # (collapsed on one class), ac_nc_v2_mse 0.57; chance is 0.10.
     from models import data
 
     x, y = data.load_arrays("digits", "train")

@@ -128,7 +128,8 @@ def add_arguments(parser):
     parser.add_argument("--size", default="small", choices=SIZES)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--output-dir", default="runs/reproduce")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the initialisations and the data order")
     parser.set_defaults(run=lambda a: run(ReproduceConfig(
         dataset=a.dataset, quick=a.quick, models=a.models.split(",") if a.models else None, epochs=a.epochs,
         batch_size=a.batch_size, max_samples=a.max_samples, size=a.size, data_dir=a.data_dir,
-        output_dir=a.output_dir)) and 0)
+        output_dir=a.output_dir, seed=a.seed)) and 0)
