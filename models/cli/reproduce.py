@@ -1,17 +1,22 @@
-"""`keraslosses reproduce`: the paper's Tables 1 and 2, side by side with
-the paper's numbers.
+"""`keraslosses reproduce`: the paper's Tables 1-3, side by side with the
+paper's figures.
 
-Trains every Autonets variant and the baselines on one dataset with the
-same settings, then scores each on the test split: accuracy (classifiers),
-latent separability (the protocol of `models.evaluation`) and the
-reconstruction error (mean per-pixel MSE). Writes
-`reproduce_<dataset>.json` and `reproduce_<dataset>.md` into the output
-folder, with a t-SNE PNG per model.
+Trains every Autonets variant and the baselines on one dataset with the same
+settings, then scores each on the test split: accuracy and macro F1 /
+precision / recall (models that classify), latent separability (the
+protocol of `models.evaluation`, on every test code unless `max_samples`
+says otherwise) and the reconstruction error (mean per-pixel MSE). The
+paper's figure stands next to each of ours (`models.evaluation.paper`, a
+copy of the paper's tables shipped with the package; "-" where the paper has
+none, e.g. for scikit-learn's digits).
 
-Paper columns hold the figures the project's issue quotes from the paper
-(AC(co) v1 MSE accuracy, SE(co) separability and reconstruction error, AE
-separability); the other cells of the paper's tables are not transcribed
-here and show "-".
+Runs survive interruption: each model writes `<output>/<model>/result.json`
+(and its `model.keras`) as it finishes; a rerun with the same settings skips
+the models whose result is there (`force` retrains them) and the tables are
+rebuilt from the result files, so the full tables can be built across
+interruptions and days of background training. Writes
+`reproduce_<dataset>.json` and `reproduce_<dataset>.md`, with a t-SNE PNG per
+model.
 """
 
 from __future__ import annotations
@@ -24,21 +29,21 @@ from pathlib import Path
 
 from models import data, evaluation
 from models.core.checks import check_at_least, check_choice
-from models.training import SIZES, TrainConfig, record, train
+from models.evaluation import paper
+from models.training import PRECISIONS, SIZES, TrainConfig, record, train
 
 log = logging.getLogger("keraslosses.reproduce")
 
-MODELS = ("se_co", "se_nc", "se_star", "se_star_nc", "ac_co_v1_mse", "ac_co_v1_mae", "ac_co_v2_mse", "ac_co_v2_mae",
-          "ac_nc_v1_mse", "ac_nc_v1_mae", "ac_nc_v2_mse", "ac_nc_v2_mae", "cnn", "ae", "vae", "aae")
+#: The rows of the paper's Table 1 (codes and reconstructions) ...
+TABLE1 = ("se_co", "se_star", "se_nc", "se_star_nc", "ae", "dae", "vae", "dvae", "beta_vae", "aae", "daae",
+          "idaae")
+#: ... and of Tables 2 and 3 (classifiers).
+TABLE2 = ("ac_co_v1_mse", "ac_co_v1_mae", "ac_co_v2_mse", "ac_co_v2_mae", "ac_nc_v1_mse", "ac_nc_v1_mae",
+          "ac_nc_v2_mse", "ac_nc_v2_mae", "cnn")
+MODELS = TABLE1 + TABLE2
 QUICK_MODELS = ("se_co", "ac_co_v1_mse", "ac_nc_v2_mse", "cnn", "ae")
-
-PAPER = {
-    "mnist": {"ac_co_v1_mse": {"accuracy": 0.9962}, "se_co": {"separability": 0.9893, "reconstruction": 0.0123},
-              "ae": {"separability": 0.9262}},
-    "fashion_mnist": {"ac_co_v1_mse": {"accuracy": 0.9408}, "se_co": {"separability": 0.9257,
-                                                                        "reconstruction": 0.0129},
-                      "ae": {"separability": 0.8493}},
-}
+#: The settings a stored result must match to be reused.
+SETTINGS = ("dataset", "epochs", "batch_size", "max_samples", "size", "precision", "seed")
 
 
 @dataclasses.dataclass
@@ -48,22 +53,52 @@ class ReproduceConfig:
     models: tuple | None = None
     epochs: int | None = None
     batch_size: int = 64
-    max_samples: int = 2000
+    max_samples: int | None = None
     size: str = "small"
+    precision: str = "auto"
     data_dir: str | None = None
     output_dir: str = "runs/reproduce"
     seed: int = 0
+    force: bool = False
 
     def __post_init__(self):
         check_choice(self.dataset, "dataset", data.names())
         check_choice(self.size, "size", SIZES)
+        check_choice(self.precision, "precision", PRECISIONS)
         if self.epochs is None:
             self.epochs = {"digits": 30}.get(self.dataset, 5) if not self.quick else 2
         check_at_least(self.epochs, "epochs", 1)
+        if self.max_samples is not None:
+            check_at_least(self.max_samples, "max_samples", 10)
         if self.models is not None:
             self.models = tuple(self.models)
             for name in self.models:
                 check_choice(name, "models", MODELS)
+
+    def settings(self):
+        return {k: getattr(self, k) for k in SETTINGS}
+
+
+def _score(name, config, out, x_test, y_test):
+    """Train and score one model; its result row."""
+    train_config = TrainConfig(model=name, dataset=config.dataset, epochs=config.epochs,
+                               batch_size=config.batch_size, size=config.size, precision=config.precision,
+                               seed=config.seed,
+                               data_dir=config.data_dir, output_dir=str(out / name), verbose=0)
+    model, summary = train(train_config)
+    result = evaluation.score(model, x_test, y_test, tsne=True, max_samples=config.max_samples, seed=config.seed,
+                              output_dir=out / name, name=name)
+    classification = result.get("classification", {})
+    return {"model": name, "settings": config.settings(), "dtype_policy": summary["precision"],
+            "train_seconds": summary["train_seconds"],
+            "accuracy": classification.get("accuracy"), "f1": classification.get("macro_f1"),
+            "precision": classification.get("precision"), "recall": classification.get("recall"),
+            "separability": result["separability"]["knn_accuracy"],
+            "separability_samples": result["separability"]["samples"],
+            "linear_probe": result["separability"]["linear_probe_accuracy"],
+            "silhouette": result["separability"]["silhouette"],
+            "reconstruction": result.get("reconstruction", {}).get("mse"),
+            "paper": paper.figures(config.dataset, name)}
 
 
 def run(config: ReproduceConfig) -> dict:
@@ -74,22 +109,19 @@ def run(config: ReproduceConfig) -> dict:
     start_all = time.perf_counter()
     names = config.models or (QUICK_MODELS if config.quick else MODELS)
     for i, name in enumerate(names, 1):
+        stored = out / name / "result.json"
+        if stored.is_file() and not config.force:
+            row = json.loads(stored.read_text())
+            if row.get("settings") == config.settings():
+                log.info("[%d/%d] %s: done before (%s); --force retrains it", i, len(names), name, stored)
+                rows.append(row)
+                continue
         log.info("[%d/%d] %s on %s, %d epochs", i, len(names), name, config.dataset, config.epochs)
-        train_config = TrainConfig(model=name, dataset=config.dataset, epochs=config.epochs,
-                                   batch_size=config.batch_size, size=config.size, seed=config.seed,
-                                   data_dir=config.data_dir, output_dir=str(out / name), verbose=0)
-        model, summary = train(train_config)
-        result = evaluation.score(model, x_test, y_test, tsne=True, max_samples=config.max_samples, seed=config.seed,
-                       output_dir=out / name, name=name)
-        rows.append({"model": name, "train_seconds": summary["train_seconds"],
-                     "accuracy": result.get("classification", {}).get("accuracy"),
-                     "separability": result["separability"]["knn_accuracy"],
-                     "linear_probe": result["separability"]["linear_probe_accuracy"],
-                     "silhouette": result["separability"]["silhouette"],
-                     "reconstruction": result.get("reconstruction", {}).get("mse"),
-                     "paper": PAPER.get(config.dataset, {}).get(name, {})})
-    payload = {"config": record(config), "wall_seconds": round(time.perf_counter() - start_all, 1),
-               "rows": rows}
+        row = _score(name, config, out, x_test, y_test)
+        stored.write_text(json.dumps(row, indent=2) + "\n")
+        rows.append(row)
+    payload = {"config": record(config), "paper_source": paper.source(),
+               "wall_seconds": round(time.perf_counter() - start_all, 1), "rows": rows}
     (out / f"reproduce_{config.dataset}.json").write_text(json.dumps(payload, indent=2) + "\n")
     table = format_table(payload)
     (out / f"reproduce_{config.dataset}.md").write_text(table + "\n")
@@ -101,21 +133,37 @@ def _cell(value):
     return "-" if value is None else f"{value:.4f}"
 
 
+def _pair(row, metric):
+    return f"{_cell(row.get(metric))} | {_cell(row['paper'].get(metric))}"
+
+
 def format_table(payload) -> str:
-    cfg = payload["config"]
-    lines = [f"Dataset {cfg['dataset']}, {cfg['epochs']} epochs, batch {cfg['batch_size']}, {cfg['size']} networks; "
-             f"separability: t-SNE + 5-NN, 5-fold CV on {cfg['max_samples']} test codes at most; "
-             f"wall time {payload['wall_seconds']:.0f} s.", "",
-             "| model | accuracy | paper | separability (kNN) | paper | linear probe | silhouette "
-             "| reconstruction MSE | paper | train s |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for r in payload["rows"]:
-        paper = r["paper"]
-        lines.append(
-            f"| {r['model']} | {_cell(r['accuracy'])} | {_cell(paper.get('accuracy'))} | {_cell(r['separability'])} "
-            f"| {_cell(paper.get('separability'))} | {_cell(r['linear_probe'])} | {_cell(r['silhouette'])} "
-            f"| {_cell(r['reconstruction'])} | {_cell(paper.get('reconstruction'))} | {r['train_seconds']:.1f} |")
-    return "\n".join(lines)
+    """Two Markdown tables: Table 1 (codes and reconstructions) and Tables 2-3
+    (classifiers), each of our figures beside the paper's."""
+    cfg, rows = payload["config"], payload["rows"]
+    samples = sorted({r.get("separability_samples") for r in rows if r.get("separability_samples")})
+    codes = "every test code" if cfg.get("max_samples") is None else f"at most {cfg['max_samples']} test codes"
+    precisions = sorted({r.get("dtype_policy") or "float32" for r in rows})
+    lines = [f"Dataset {cfg['dataset']}, {cfg['epochs']} epochs, batch {cfg['batch_size']}, {cfg['size']} networks, "
+             f"{' / '.join(precisions)}, seed {cfg.get('seed', 0)}; separability: t-SNE + 5-NN, 5-fold CV on {codes} "
+             f"({', '.join(map(str, samples))}); wall time {payload['wall_seconds']:.0f} s (this run's share).", ""]
+    table1 = [r for r in rows if r["model"] in TABLE1]
+    if table1:
+        lines += ["| model | separability (kNN) | paper | linear probe | silhouette | accuracy | reconstruction MSE "
+                  "| paper | train s |", "|---|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {r['model']} | {_pair(r, 'separability')} | {_cell(r['linear_probe'])} "
+                  f"| {_cell(r['silhouette'])} | {_cell(r['accuracy'])} | {_pair(r, 'reconstruction')} "
+                  f"| {r['train_seconds']:.1f} |" for r in table1]
+        lines.append("")
+    table2 = [r for r in rows if r["model"] in TABLE2]
+    if table2:
+        lines += ["| model | accuracy | paper | macro F1 | paper | precision | paper | recall | paper "
+                  "| separability (kNN) | reconstruction MSE | train s |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {r['model']} | {_pair(r, 'accuracy')} | {_pair(r, 'f1')} | {_pair(r, 'precision')} "
+                  f"| {_pair(r, 'recall')} | {_cell(r['separability'])} | {_cell(r['reconstruction'])} "
+                  f"| {r['train_seconds']:.1f} |" for r in table2]
+    return "\n".join(lines).rstrip()
 
 
 def add_arguments(parser):
@@ -124,12 +172,16 @@ def add_arguments(parser):
     parser.add_argument("--models", default=None, help="comma-separated subset of the table's models (default: all)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs per model (default: 30 digits, 5 else)")
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--max-samples", type=int, default=2000)
+    parser.add_argument("--max-samples", type=int, default=None,
+                        help="score separability on a stratified subset of this many test codes (default: all)")
     parser.add_argument("--size", default="small", choices=SIZES)
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS,
+                        help="auto: mixed_bfloat16 where the CPU has bfloat16 hardware, else float32")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--output-dir", default="runs/reproduce")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initialisations and the data order")
+    parser.add_argument("--force", action="store_true", help="retrain models whose result file is already there")
     parser.set_defaults(run=lambda a: run(ReproduceConfig(
         dataset=a.dataset, quick=a.quick, models=a.models.split(",") if a.models else None, epochs=a.epochs,
-        batch_size=a.batch_size, max_samples=a.max_samples, size=a.size, data_dir=a.data_dir,
-        output_dir=a.output_dir, seed=a.seed)) and 0)
+        batch_size=a.batch_size, max_samples=a.max_samples, size=a.size, precision=a.precision, data_dir=a.data_dir,
+        output_dir=a.output_dir, seed=a.seed, force=a.force)) and 0)

@@ -31,7 +31,8 @@ def add_train_arguments(parser):
     parser.add_argument("--epochs", type=int, default=d["epochs"])
     parser.add_argument("--batch-size", type=int, default=d["batch_size"])
     parser.add_argument("--learning-rate", type=float, default=d["learning_rate"])
-    parser.add_argument("--precision", default=d["precision"], choices=training.PRECISIONS)
+    parser.add_argument("--precision", default=d["precision"], choices=training.PRECISIONS,
+                        help="auto: mixed_bfloat16 where the CPU has bfloat16 hardware, else float32")
     parser.add_argument("--strategy", default=d["strategy"], choices=training.STRATEGIES)
     parser.add_argument("--labelled-fraction", type=float, default=None, help="fraction of labels used (SE*)")
     parser.add_argument("--size", default=d["size"], choices=training.SIZES, help="network size")

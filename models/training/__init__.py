@@ -25,7 +25,9 @@ from models.families import registry
 
 log = logging.getLogger("keraslosses.training")
 
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+#: CPU features (/proc/cpuinfo flags) that make bfloat16 arithmetic fast.
+BFLOAT16_FEATURES = ("avx512_bf16", "amx_bf16")
 STRATEGIES = ("default", "mirrored", "multiworker")
 SIZES = ("small", "large")
 
@@ -53,6 +55,29 @@ def _last_good_checkpoint(path):
     return LastGoodCheckpoint()
 
 
+def cpu_flags(path="/proc/cpuinfo"):
+    """The CPU's feature flags (empty where `path` is absent, e.g. macOS)."""
+    try:
+        with open(path) as f:
+            return set(next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), []))
+    except OSError:
+        return set()
+
+
+def resolve_precision(precision, flags=None):
+    """The dtype policy a `precision` setting means here: "auto" is
+    "mixed_bfloat16" where the CPU has bfloat16 hardware (`BFLOAT16_FEATURES`)
+    and "float32" elsewhere (emulated bfloat16 was 5-13x slower than float32
+    on an AVX2-only CPU); any other value is itself. The choice is logged."""
+    if precision != "auto":
+        return precision
+    found = sorted(set(BFLOAT16_FEATURES) & (cpu_flags() if flags is None else set(flags)))
+    chosen = "mixed_bfloat16" if found else "float32"
+    log.info("--precision auto: %s (%s)", chosen,
+             f"the CPU has {', '.join(found)}" if found else "no bfloat16 hardware in the CPU's flags")
+    return chosen
+
+
 def write_json(path, payload):
     Path(path).write_text(json.dumps(payload, indent=2, default=float) + "\n")
 
@@ -66,7 +91,7 @@ class TrainConfig:
     epochs: int = 10
     batch_size: int = 64
     learning_rate: float = 1e-3
-    precision: str = "float32"
+    precision: str = "auto"
     strategy: str = "default"
     labelled_fraction: float | None = None
     size: str = "small"
@@ -143,9 +168,10 @@ def train(config: TrainConfig):
     kwargs = {"size": config.size}
     if config.labelled_fraction is not None:
         kwargs["labelled_fraction"] = config.labelled_fraction
+    precision = resolve_precision(config.precision)
     with distribution_strategy(config.strategy).scope():
         model = registry.create(config.model, input_shape=shape, num_classes=classes,
-                                dtype_policy=config.precision, **kwargs)
+                                dtype_policy=precision, **kwargs)
         model.compile(optimizers={slot: keras.optimizers.Adam(config.learning_rate)
                                   for slot in model.optimizer_slots})
     last_good = _last_good_checkpoint(out / "model.keras")
@@ -164,7 +190,7 @@ def train(config: TrainConfig):
                 if last_good.epoch else "no epoch finished with finite losses, so no model was saved")
         raise TrainingDivergedError(f"{config.model}: the loss became NaN or infinite in epoch {len(history['loss'])}; "
                                     f"training stopped; {kept} (lower --learning-rate and retrain)")
-    summary = {"config": config.record(), "epochs_run": len(history.get("loss", [])),
+    summary = {"config": config.record(), "precision": precision, "epochs_run": len(history.get("loss", [])),
                "train_seconds": round(seconds, 2), "final": {k: v[-1] for k, v in history.items()}}
     write_json(out / "history.json", history)
     write_json(out / "train.json", summary)
