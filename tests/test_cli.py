@@ -290,3 +290,39 @@ def test_precision_auto_picks_bfloat16_only_where_the_cpu_has_it(tmp_path, caplo
     assert "mixed_bfloat16 (the CPU has avx512_bf16)" in caplog.text and "no bfloat16 hardware" in caplog.text
     assert training.resolve_precision("mixed_float16", set()) == "mixed_float16"
     assert training.TrainConfig(model="cnn").precision == "auto"
+
+
+def test_the_cosine_schedule_warms_up_then_decays_and_weight_decay_means_adamw():
+    import keras
+
+    from models import training
+
+    config = training.TrainConfig(model="cnn", epochs=4, learning_rate=2e-3, schedule="cosine", warmup_epochs=1,
+                                  weight_decay=1e-4)
+    optimizer = training._optimizer(config, steps_per_epoch=10)
+    assert isinstance(optimizer, keras.optimizers.AdamW) and optimizer.weight_decay == 1e-4
+    schedule = optimizer._learning_rate
+    assert float(schedule(0)) == pytest.approx(0.0, abs=1e-9)
+    assert float(schedule(5)) == pytest.approx(1e-3, rel=1e-5)  # half-way through the warm-up
+    assert float(schedule(10)) == pytest.approx(2e-3, rel=1e-5)
+    assert float(schedule(25)) == pytest.approx(1e-3, rel=1e-5)  # half-way through the cosine
+    assert float(schedule(40)) == pytest.approx(0.0, abs=1e-9)
+    constant = training._optimizer(training.TrainConfig(model="cnn"), steps_per_epoch=10)
+    assert type(constant) is keras.optimizers.Adam and float(constant.learning_rate) == pytest.approx(1e-3)
+
+
+@pytest.mark.parametrize("field, value", [("schedule", "linear"), ("weight_decay", -1.0), ("label_smoothing", 1.5),
+                                          ("validation", 0.9), ("size", "huge")])
+def test_bad_recipe_settings_are_value_errors_naming_them(field, value):
+    from models import training
+
+    with pytest.raises(ValueError, match=f"`{field}`"):
+        training.TrainConfig(model="cnn", **{field: value})
+
+
+def test_label_smoothing_on_a_model_without_cross_entropy_is_a_value_error(tmp_path):
+    from models import training
+
+    with pytest.raises(ValueError, match="label_smoothing.*ae"):
+        training._model_arguments(training.TrainConfig(model="ae", label_smoothing=0.1))
+    assert training._model_arguments(training.TrainConfig(model="cnn", label_smoothing=0.1))["label_smoothing"] == 0.1

@@ -77,3 +77,35 @@ def test_unknown_names_and_splits():
         datasets.load("digits", "valid")
     with pytest.raises(ValueError, match="unknown dataset 'mnsit'"):
         datasets.info("mnsit")
+
+
+def test_the_augmenting_pipeline_shifts_and_flips_each_image_and_keeps_its_label():
+    x = np.zeros((64, 9, 9, 1), np.float32)
+    x[:, 4, 2, 0] = 1.0  # one lit pixel, left of centre
+    y = np.arange(64)
+    seen = set()
+    for images, labels in datasets.pipeline(x, y, batch_size=16, shuffle=True, seed=3, shift=2, flip=True):
+        for image, label in zip(images.numpy(), labels.numpy()):
+            assert 0 <= label < 64
+            lit = np.argwhere(image[..., 0] > 0)
+            assert len(lit) <= 1  # moved (or shifted out), never duplicated
+            if len(lit):
+                row, col = lit[0]
+                # flipped or not, then shifted by at most 2 pixels each way
+                assert abs(row - 4) <= 2 and min(abs(col - 2), abs(col - 6)) <= 2
+                seen.add((int(row), int(col)))
+    assert len(seen) > 10  # offsets vary from image to image
+    epoch = [b[0].numpy() for b in datasets.pipeline(x, y, batch_size=16, seed=3, shift=2)]
+    again = [b[0].numpy() for b in datasets.pipeline(x, y, batch_size=16, seed=3, shift=2)]
+    np.testing.assert_array_equal(np.concatenate(epoch), np.concatenate(again))  # seeded
+    plain = next(iter(datasets.pipeline(x, None, batch_size=8)))
+    np.testing.assert_array_equal(plain.numpy(), x[:8])  # images alone, untouched without augmentation
+
+
+def test_the_validation_split_is_stratified_and_seeded():
+    y = np.repeat(np.arange(4), 25)
+    x = np.arange(100, dtype=np.float32)[:, None]
+    x_train, y_train, x_val, y_val = datasets.validation_split(x, y, 0.2, seed=1)
+    assert len(x_val) == 20 and all((y_val == k).sum() == 5 for k in range(4))
+    assert not set(x_val[:, 0]) & set(x_train[:, 0])
+    np.testing.assert_array_equal(datasets.validation_split(x, y, 0.2, seed=1)[2], x_val)

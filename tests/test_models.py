@@ -150,7 +150,7 @@ def test_registry_errors_and_contents():
 
 
 @pytest.mark.parametrize("image_shape", [(28, 28, 1), (32, 32, 3), (8, 8, 1), (30, 20, 2)])
-@pytest.mark.parametrize("size", ["small", "large"])
+@pytest.mark.parametrize("size", ["small", "large", "paper"])
 def test_networks_handle_any_image_shape(image_shape, size):
     from models.core import networks
 
@@ -527,3 +527,38 @@ def test_the_non_cooperative_games_learn_the_main_job(name, floor):
     implied = float(np.mean(np.asarray(model.discriminator(x_test)).argmax(-1) == y_test))
     assert accuracy >= floor, accuracy
     assert implied >= 0.85, implied
+
+
+def test_the_paper_size_normalises_every_player_but_the_discriminators():
+    from models.core import networks
+
+    def batch_norms(net):
+        return sum(isinstance(layer, keras.layers.BatchNormalization) for layer in _all_layers(net))
+
+    classifier = networks.classifier((28, 28, 1), 10, "paper")
+    # the 289k-parameter CNN (3 stages of two 3x3 convolutions, 32/64/128 filters, BatchNorm, global
+    # average pooling) plus the 256-unit hidden layer every classifier of the zoo has
+    assert 289_000 < classifier.count_params() < 289_000 + 128 * 256 + 256 * 10 + 10_000
+    assert batch_norms(classifier) == 6 and batch_norms(networks.decoder(16, (28, 28, 1), "paper")) >= 3
+    assert batch_norms(networks.image_label_discriminator((28, 28, 1), 10, "paper")) == 0
+    assert batch_norms(networks.image_discriminator((28, 28, 1), "paper")) == 0
+    assert batch_norms(networks.classifier((28, 28, 1), 10, "small")) == 0
+
+
+def _all_layers(net):
+    for layer in net.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from _all_layers(layer)
+
+
+def test_label_smoothing_reaches_the_cross_entropy():
+    x, y = toy_data(12)
+    plain = models.create("cnn", input_shape=SHAPE, num_classes=CLASSES)
+    smooth = models.create("cnn", input_shape=SHAPE, num_classes=CLASSES, label_smoothing=0.3)
+    smooth.set_weights(plain.get_weights())
+    probs = plain.classifier(x).numpy().astype(np.float64)
+    target = np.eye(CLASSES)[y] * 0.7 + 0.3 / CLASSES
+    expected = np.mean(-np.sum(target * np.log(probs), -1))
+    assert float(smooth._classify(x, y, training=False)["total"]) == pytest.approx(expected, rel=1e-5)
+    assert float(plain._classify(x, y, training=False)["total"]) < float(smooth._classify(x, y, False)["total"])

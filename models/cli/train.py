@@ -36,6 +36,16 @@ def add_train_arguments(parser):
     parser.add_argument("--strategy", default=d["strategy"], choices=training.STRATEGIES)
     parser.add_argument("--labelled-fraction", type=float, default=None, help="fraction of labels used (SE*)")
     parser.add_argument("--size", default=d["size"], choices=training.SIZES, help="network size")
+    parser.add_argument("--augment", action="store_true",
+                        help="random 2-pixel shifts (and flips where classes survive them, e.g. fashion_mnist)")
+    parser.add_argument("--schedule", default=d["schedule"], choices=training.SCHEDULES,
+                        help="cosine: linear warm-up over --warmup-epochs, then cosine decay to 0")
+    parser.add_argument("--warmup-epochs", type=float, default=d["warmup_epochs"])
+    parser.add_argument("--weight-decay", type=float, default=d["weight_decay"], help="> 0: AdamW")
+    parser.add_argument("--label-smoothing", type=float, default=d["label_smoothing"],
+                        help="of the cross-entropy term (Auto-classifiers, cnn)")
+    parser.add_argument("--validation", type=float, default=d["validation"],
+                        help="fraction of the training set held out (stratified) to choose hyperparameters on")
     parser.add_argument("--seed", type=int, default=d["seed"])
     parser.add_argument("--data-dir", default=None, help=f"folder of local dataset files (or ${data.ENV_DATA_DIR})")
     parser.add_argument("--output-dir", default=d["output_dir"])
@@ -46,8 +56,9 @@ def _train(args):
     training.train(training.TrainConfig(
         model=args.model, dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
         learning_rate=args.learning_rate, precision=args.precision, strategy=args.strategy,
-        labelled_fraction=args.labelled_fraction, size=args.size, seed=args.seed, data_dir=args.data_dir,
-        output_dir=args.output_dir))
+        labelled_fraction=args.labelled_fraction, size=args.size, augment=args.augment, schedule=args.schedule,
+        warmup_epochs=args.warmup_epochs, weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
+        validation=args.validation, seed=args.seed, data_dir=args.data_dir, output_dir=args.output_dir))
     return 0
 
 

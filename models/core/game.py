@@ -346,7 +346,10 @@ class GameModel(compat.PrebuiltModel, keras.Model):
     # -- shared by the classifying games ----------------------------------------------
     def classification_terms(self, probs, y):
         """(one-hot labels, labelled mask, cross-entropy share, accuracy) of
-        class probabilities against integer labels (-1: unlabelled)."""
+        class probabilities against integer labels (-1: unlabelled); the
+        cross-entropy with the model's `label_smoothing` (0 where it has
+        none)."""
         onehot, labelled = one_hot_labels(y, self.config["num_classes"])
-        loss = global_mean(kl.categorical_crossentropy(onehot, probs), labelled)
+        smoothing = self.config.get("label_smoothing", 0.0)
+        loss = global_mean(kl.categorical_crossentropy(onehot, probs, label_smoothing=smoothing), labelled)
         return onehot, labelled, loss, masked_accuracy(probs, onehot, labelled)

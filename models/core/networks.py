@@ -5,7 +5,14 @@ Each builder returns a functional `keras.Model` (a "player"). Two sizes:
 * "small" (default): two stride-2 convolutions (16, 32 filters), fast on a
   CPU; about 30k-60k parameters per network at 28x28.
 * "large": three stride-2 stages of two convolutions (32, 64, 128 filters)
-  and a 256-unit hidden layer, the capacity the paper's accuracies need.
+  and a 256-unit hidden layer.
+* "paper": the paper-grade size: three stages of two 3x3 convolutions (32,
+  64, 128 filters) with BatchNorm, max-pooling between stages, global
+  average pooling and dropout 0.3 (289k parameters as a classifier at
+  28x28); the decoder mirrors it with BatchNorm. Discriminators get the same
+  convolutions *without* BatchNorm (LeakyReLU, dropout): inside a GAN's
+  discriminator, BatchNorm couples the real and fake samples of a batch and
+  lets D judge batch statistics instead of samples.
 
 Images of any height/width work (28x28x1, 32x32x3, scikit-learn's 8x8x1):
 the encoder downsamples while the feature map stays at least 2x2, and the
@@ -28,6 +35,7 @@ from keras import layers
 SIZES = {
     "small": {"filters": (16, 32), "convs_per_stage": 1, "hidden": 64},
     "large": {"filters": (32, 64, 128), "convs_per_stage": 2, "hidden": 256},
+    "paper": {"filters": (32, 64, 128), "convs_per_stage": 2, "hidden": 256, "normalize": True, "dropout": 0.3},
 }
 
 
@@ -46,14 +54,38 @@ def _stages(input_shape, filters):
     return n
 
 
-def conv_trunk(input_shape, size="small", name="trunk"):
+def _batch_norm():
+    # Momentum 0.9 (Keras: 0.99): the moving statistics that inference uses
+    # settle within tens of steps, not hundreds (short runs, small datasets).
+    return layers.BatchNormalization(momentum=0.9)
+
+
+def _paper_trunk(inputs, spec, filters, discriminator):
+    """The "paper" stages: two 3x3 convolutions with BatchNorm (LeakyReLU and
+    no BatchNorm in a discriminator), max-pooling between stages, global
+    average pooling, dropout."""
+    x = inputs
+    for stage, f in enumerate(filters):
+        if stage:
+            x = layers.MaxPooling2D(2, padding="same")(x)
+        for _ in range(spec["convs_per_stage"]):
+            x = layers.Conv2D(f, 3, padding="same", use_bias=discriminator)(x)
+            x = layers.LeakyReLU(0.2)(x) if discriminator else layers.ReLU()(_batch_norm()(x))
+    x = layers.GlobalAveragePooling2D()(x)
+    return layers.Dropout(spec["dropout"])(x)
+
+
+def conv_trunk(input_shape, size="small", name="trunk", discriminator=False):
     """Convolutional feature extractor: image -> flat features."""
     spec = _spec(size)
     inputs = keras.Input(tuple(input_shape), name="image")
+    filters = spec["filters"][: _stages(input_shape, spec["filters"])]
+    if spec.get("normalize"):
+        return keras.Model(inputs, _paper_trunk(inputs, spec, filters, discriminator), name=name)
     x = inputs
-    for filters in spec["filters"][: _stages(input_shape, spec["filters"])]:
+    for f in filters:
         for i in range(spec["convs_per_stage"]):
-            x = layers.Conv2D(filters, 3, strides=2 if i == 0 else 1, padding="same", activation="relu")(x)
+            x = layers.Conv2D(f, 3, strides=2 if i == 0 else 1, padding="same", activation="relu")(x)
     x = layers.Flatten()(x)
     return keras.Model(inputs, x, name=name)
 
@@ -91,14 +123,19 @@ def decoder(latent_dim, output_shape, size="small", name="decoder"):
     filters = spec["filters"][: _stages(output_shape, spec["filters"])]
     n = len(filters)
     h0, w0 = math.ceil(height / 2**n), math.ceil(width / 2**n)
+    normalize = spec.get("normalize", False)
+
+    def activate(t):  # BatchNorm before the ReLU in the "paper" size
+        return layers.ReLU()(_batch_norm()(t) if normalize else t)
+
     inputs = keras.Input((latent_dim,), name="code")
-    x = layers.Dense(spec["hidden"], activation="relu")(inputs)
-    x = layers.Dense(h0 * w0 * filters[-1], activation="relu")(x)
+    x = activate(layers.Dense(spec["hidden"], use_bias=not normalize)(inputs))
+    x = activate(layers.Dense(h0 * w0 * filters[-1], use_bias=not normalize)(x))
     x = layers.Reshape((h0, w0, filters[-1]))(x)
     for f in reversed(filters[:-1]):
-        x = layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu")(x)
+        x = activate(layers.Conv2DTranspose(f, 3, strides=2, padding="same", use_bias=not normalize)(x))
         for _ in range(spec["convs_per_stage"] - 1):
-            x = layers.Conv2D(f, 3, padding="same", activation="relu")(x)
+            x = activate(layers.Conv2D(f, 3, padding="same", use_bias=not normalize)(x))
     x = layers.Conv2DTranspose(channels, 3, strides=2, padding="same", dtype="float32")(x)
     extra_h, extra_w = h0 * 2**n - height, w0 * 2**n - width
     if extra_h or extra_w:
@@ -118,7 +155,7 @@ def vector_discriminator(input_dim, size="small", name="discriminator"):
 
 def image_discriminator(input_shape, size="small", name="discriminator"):
     """D on images -> one logit."""
-    trunk = conv_trunk(input_shape, size, name=f"{name}_trunk")
+    trunk = conv_trunk(input_shape, size, name=f"{name}_trunk", discriminator=True)
     x = layers.Dense(_spec(size)["hidden"], activation="relu")(trunk.output)
     logit = layers.Dense(1, dtype="float32", name="logit")(x)
     return keras.Model(trunk.input, logit, name=name)
@@ -127,7 +164,7 @@ def image_discriminator(input_shape, size="small", name="discriminator"):
 def image_label_discriminator(input_shape, num_classes, size="small", name="discriminator"):
     """D on (image, label) pairs, as per-label logits: image -> l(x), shape
     (K,), and D(x, v) = <v, l(x)> (`models.core.conditional`)."""
-    trunk = conv_trunk(input_shape, size, name=f"{name}_trunk")
+    trunk = conv_trunk(input_shape, size, name=f"{name}_trunk", discriminator=True)
     x = layers.Dense(_spec(size)["hidden"], activation="relu")(trunk.output)
     logits = layers.Dense(num_classes, dtype="float32", name="label_logits")(x)
     return keras.Model(trunk.input, logits, name=name)

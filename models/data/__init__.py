@@ -188,3 +188,59 @@ def load(name, split="train", data_dir=None, batch_size=None, shuffle=False, see
     if batch_size:
         dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+#: Datasets whose classes survive a horizontal flip (clothes, objects; not digits).
+FLIPPABLE = ("fashion_mnist", "cifar10")
+
+
+def validation_split(x, y, fraction, seed=0):
+    """(x_train, y_train, x_val, y_val): a stratified, seeded split of a
+    training set (hyperparameters are chosen on the validation part; the
+    test split is only scored)."""
+    from sklearn.model_selection import train_test_split
+
+    x_train, x_val, y_train, y_val = train_test_split(x, y, test_size=fraction, stratify=y, random_state=seed)
+    return x_train, y_train, x_val, y_val
+
+
+def pipeline(x, y=None, batch_size=64, shuffle=False, seed=0, shift=0, flip=False):
+    """A `tf.data` input pipeline over NumPy arrays: cached, shuffled each
+    epoch (seeded), batched, augmented in parallel after batching, and
+    prefetched.
+
+    Args:
+        x: images (N, H, W, C) in [0, 1]; y: labels (N,) or None (the
+            dataset then yields images alone).
+        shift: random translations of up to `shift` pixels in each
+            direction (zero padding), drawn per image.
+        flip: random horizontal flips (for classes that survive one,
+            `FLIPPABLE`).
+    """
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y)).cache()
+    if shuffle:
+        dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size)
+    if shift or flip:
+        # One random seed per batch, drawn afresh each epoch, feeds stateless
+        # ops: parallel and reproducible.
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+
+        def augment(batch, pair):
+            images, labels = (batch, ()) if y is None else (batch[0], batch[1:])
+            count = tf.shape(images)[0]
+            if flip:
+                coin = tf.random.stateless_uniform((count, 1, 1, 1), pair) < 0.5
+                images = tf.where(coin, tf.image.flip_left_right(images), images)
+            if shift:
+                height, width = images.shape[1], images.shape[2]
+                padded = tf.pad(images, [[0, 0], [shift, shift], [shift, shift], [0, 0]])
+                offsets = tf.random.stateless_uniform((count, 2), pair[::-1], 0, 2 * shift + 1, dtype=tf.int32)
+                images = tf.map_fn(lambda a: tf.slice(a[0], [a[1][0], a[1][1], 0], [height, width, -1]),
+                                   (padded, offsets), fn_output_signature=images.dtype)
+            return images if y is None else (images, *labels)
+
+        dataset = tf.data.Dataset.zip((dataset, seeds)).map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)

@@ -73,6 +73,7 @@ class AutoClassifier(GameModel):
         class_weight: weight of D's K-way cross-entropy (nc v2).
         posterior_weight: weight of C's cross-entropy to D's implied
             posterior (nc v2; 0: the plain adversarial game).
+        label_smoothing: label smoothing of C's cross-entropy L_C (0: none).
         labelled_fraction: fraction of training labels used (label -1 marks
             the others; they train the reconstruction only).
         size: "small" or "large" networks.
@@ -86,13 +87,14 @@ class AutoClassifier(GameModel):
     generates = True
 
     def __init__(self, input_shape, num_classes, game="co", version=1, reconstruction="mse", weight=1.0,
-                 non_saturating=True, class_weight=1.0, posterior_weight=1.0, labelled_fraction=1.0, size="small",
-                 classifier=None, generator=None, discriminator=None, **kwargs):
+                 non_saturating=True, class_weight=1.0, posterior_weight=1.0, label_smoothing=0.0,
+                 labelled_fraction=1.0, size="small", classifier=None, generator=None, discriminator=None, **kwargs):
         check_choice(game, "game", ("co", "nc"))
         check_choice(version, "version", (1, 2))
         check_choice(reconstruction, "reconstruction", ERRORS)
         check_between(class_weight, "class_weight", 0.0)
         check_between(posterior_weight, "posterior_weight", 0.0)
+        check_between(label_smoothing, "label_smoothing", 0.0, 1.0)
         super().__init__(**kwargs)
 
     def build_players(self, custom):

@@ -9,6 +9,7 @@ Auto-classifier, so both are scored on the same code.
 from __future__ import annotations
 
 from models.core import networks
+from models.core.checks import check_between
 from models.core.game import GameModel, Phase, register
 
 
@@ -21,6 +22,7 @@ class IndependentCNN(GameModel):
         num_classes: number of classes.
         size: "small" or "large" (the same networks as the Auto-classifier).
         labelled_fraction: fraction of training labels used (-1 = unlabelled).
+        label_smoothing: label smoothing of the cross-entropy (0: none).
         classifier: optional custom player.
         **kwargs: `keras.Model` arguments (`name`, `dtype`).
     """
@@ -28,7 +30,9 @@ class IndependentCNN(GameModel):
     PLAYER_NAMES = ("classifier",)
     classifies = True
 
-    def __init__(self, input_shape, num_classes, size="small", labelled_fraction=1.0, classifier=None, **kwargs):
+    def __init__(self, input_shape, num_classes, size="small", labelled_fraction=1.0, label_smoothing=0.0,
+                 classifier=None, **kwargs):
+        check_between(label_smoothing, "label_smoothing", 0.0, 1.0)
         super().__init__(**kwargs)
 
     def build_players(self, custom):

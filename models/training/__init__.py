@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from models import data
-from models.core.checks import check_at_least, check_choice, check_fraction
+from models.core.checks import check_at_least, check_between, check_choice, check_fraction
 from models.families import registry
 
 log = logging.getLogger("keraslosses.training")
@@ -29,7 +29,8 @@ PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 #: CPU features (/proc/cpuinfo flags) that make bfloat16 arithmetic fast.
 BFLOAT16_FEATURES = ("avx512_bf16", "amx_bf16")
 STRATEGIES = ("default", "mirrored", "multiworker")
-SIZES = ("small", "large")
+SIZES = ("small", "large", "paper")
+SCHEDULES = ("constant", "cosine")
 
 
 class TrainingDivergedError(ArithmeticError):
@@ -95,6 +96,12 @@ class TrainConfig:
     strategy: str = "default"
     labelled_fraction: float | None = None
     size: str = "small"
+    augment: bool = False
+    schedule: str = "constant"
+    warmup_epochs: float = 1.0
+    weight_decay: float = 0.0
+    label_smoothing: float = 0.0
+    validation: float = 0.0
     seed: int = 0
     data_dir: str | None = None
     output_dir: str = "runs/train"
@@ -108,6 +115,11 @@ class TrainConfig:
         check_choice(self.size, "size", SIZES)
         check_at_least(self.epochs, "epochs", 1)
         check_at_least(self.batch_size, "batch_size", 1)
+        check_choice(self.schedule, "schedule", SCHEDULES)
+        check_between(self.warmup_epochs, "warmup_epochs", 0.0)
+        check_between(self.weight_decay, "weight_decay", 0.0)
+        check_between(self.label_smoothing, "label_smoothing", 0.0, 1.0)
+        check_between(self.validation, "validation", 0.0, 0.5)
         if self.labelled_fraction is not None:
             check_fraction(self.labelled_fraction, "labelled_fraction")
 
@@ -145,6 +157,39 @@ def distribution_strategy(name):
     return tf.distribute.get_strategy()
 
 
+def _optimizer(config, steps_per_epoch):
+    """Adam, or AdamW with `weight_decay`; a constant learning rate, or a
+    linear warm-up over `warmup_epochs` then a cosine decay to 0."""
+    import keras
+
+    rate = config.learning_rate
+    if config.schedule == "cosine":
+        total = config.epochs * steps_per_epoch
+        warmup = min(int(config.warmup_epochs * steps_per_epoch), total - 1)
+        rate = keras.optimizers.schedules.CosineDecay(0.0 if warmup else rate, decay_steps=total - warmup,
+                                                      warmup_target=rate if warmup else None, warmup_steps=warmup)
+    if config.weight_decay:
+        return keras.optimizers.AdamW(rate, weight_decay=config.weight_decay)
+    return keras.optimizers.Adam(rate)
+
+
+def _model_arguments(config):
+    """Constructor arguments the config sets: size, labelled fraction, label
+    smoothing (only for models with a cross-entropy term)."""
+    import inspect
+
+    kwargs = {"size": config.size}
+    if config.labelled_fraction is not None:
+        kwargs["labelled_fraction"] = config.labelled_fraction
+    if config.label_smoothing:
+        cls = registry.model_class(registry.MODELS[config.model][0])
+        if "label_smoothing" not in inspect.signature(cls.__init__).parameters:
+            raise ValueError(f"`label_smoothing` applies to models with a cross-entropy term (the Auto-classifiers "
+                             f"and cnn); received label_smoothing={config.label_smoothing} for {config.model}.")
+        kwargs["label_smoothing"] = config.label_smoothing
+    return kwargs
+
+
 def train(config: TrainConfig):
     """Train one registry model; save `model.keras`, `history.json`,
     `train.json`, `curves.png` and TensorBoard logs under `output_dir`. A
@@ -157,6 +202,7 @@ def train(config: TrainConfig):
     """
     import keras
 
+    from models.core.labels import check_arrays, mask_labels
     from models.evaluation import plot_history
 
     out = Path(config.output_dir)
@@ -164,22 +210,34 @@ def train(config: TrainConfig):
     keras.utils.set_random_seed(config.seed)
     shape, classes = data.info(config.dataset)
     x, y = data.load_arrays(config.dataset, "train", config.data_dir)
-    log.info("%s: %d training images of shape %s", config.dataset, len(x), x.shape[1:])
-    kwargs = {"size": config.size}
-    if config.labelled_fraction is not None:
-        kwargs["labelled_fraction"] = config.labelled_fraction
+    validation = None
+    if config.validation:
+        x, y, x_val, y_val = data.validation_split(x, y, config.validation, seed=config.seed)
+    log.info("%s: %d training images of shape %s%s", config.dataset, len(x), x.shape[1:],
+             f", {len(x_val)} held out for validation" if config.validation else "")
     precision = resolve_precision(config.precision)
+    steps_per_epoch = math.ceil(len(x) / config.batch_size)
     with distribution_strategy(config.strategy).scope():
         model = registry.create(config.model, input_shape=shape, num_classes=classes,
-                                dtype_policy=precision, **kwargs)
-        model.compile(optimizers={slot: keras.optimizers.Adam(config.learning_rate)
-                                  for slot in model.optimizer_slots})
+                                dtype_policy=precision, **_model_arguments(config))
+        model.compile(optimizers={slot: _optimizer(config, steps_per_epoch) for slot in model.optimizer_slots})
+    # The checks and the label masking `GameModel.fit` does for arrays, then
+    # the input pipeline (cached, shuffled, augmented in parallel, prefetched).
+    labels = y if model.classifies else None
+    check_arrays(x, labels, shape, classes if model.classifies else None)
+    if labels is not None and model.labelled_fraction < 1.0:
+        labels = mask_labels(labels, model.labelled_fraction, seed=config.seed)
+    shift = max(1, min(shape[:2]) // 14) if config.augment else 0  # 2 pixels at 28x28
+    flip = config.augment and config.dataset in data.FLIPPABLE
+    inputs = data.pipeline(x, labels, config.batch_size, shuffle=True, seed=config.seed, shift=shift, flip=flip)
+    if config.validation:
+        validation = data.pipeline(x_val, y_val if model.classifies else None, config.batch_size)
     last_good = _last_good_checkpoint(out / "model.keras")
     callbacks = [keras.callbacks.TerminateOnNaN(), keras.callbacks.BackupAndRestore(str(out / "backup")),
                  keras.callbacks.TensorBoard(str(out / "logs")), last_good]
     start = time.perf_counter()
-    history = model.fit(x, y if model.classifies else None, epochs=config.epochs, batch_size=config.batch_size,
-                        callbacks=callbacks, verbose=config.verbose)
+    history = model.fit(inputs, epochs=config.epochs, validation_data=validation, callbacks=callbacks,
+                        verbose=config.verbose, shuffle=False)  # the pipeline shuffles
     seconds = time.perf_counter() - start
     history = {k: [float(v) for v in values] for k, values in history.history.items()}
     if model.stop_training and not all(map(math.isfinite, history["loss"])):
