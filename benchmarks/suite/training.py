@@ -40,7 +40,7 @@ class TrainingBenchConfig:
     batch_size: int = 128
     steps: int = 20
     repeats: int = 3
-    sizes: tuple = ("small", "large")
+    sizes: tuple = ("small", "large", "paper")
 
     def __post_init__(self):
         if self.quick:
