@@ -242,8 +242,9 @@ def l2_normalize(x, axis=-1):
 
 # Keras 3.15 on PyTorch computes `maximum`, `minimum`, `matmul`, `norm` and
 # `cumsum` of float64 tensors in float32 (its `result_type` maps float64 to
-# float32 off TensorFlow). The helpers below keep the inputs' dtype on every
-# backend; elsewhere they are the `keras.ops` functions themselves.
+# float32 off TensorFlow). The helpers below are what the losses call
+# instead (`gram` for a matmul of rows; the losses take norms as
+# `safe_sqrt` of sums): they keep the inputs' dtype on every backend.
 def _same_dtype(x, y):
     if not hasattr(x, "dtype"):
         x = constant(x, backend.standardize_dtype(y.dtype))

@@ -30,8 +30,7 @@ def tensors(value, float_dtype):
     return keras.tree.map_structure(convert, value)
 
 
-def numpy(x):
-    return keras.ops.convert_to_numpy(keras.ops.cast(x, "float64"))
+numpy = B.as_float64
 
 
 def per_sample(case: Case, t, p, dtype="float64"):

@@ -79,64 +79,53 @@ def split(dataset, data_dir=None, seed=0):
 
     x, y = data.load_arrays(dataset, "train", data_dir)
     if dataset == "digits":
-        return tuple(train_test_split(x, y, test_size=0.2, stratify=y, random_state=seed)[i] for i in (0, 2, 1, 3))
+        return data.validation_split(x, y, 0.2, seed)
     x, _, y, _ = train_test_split(x, y, train_size=12_000, stratify=y, random_state=seed)
-    return tuple(train_test_split(x, y, test_size=2_000, stratify=y, random_state=seed)[i] for i in (0, 2, 1, 3))
+    return data.validation_split(x, y, 2_000, seed)
 
 
-def _probe(model):
-    """(player probabilities, D's label logits or None) as functions of x."""
-    if hasattr(model, "separator"):
-        codes = model.encoder
-        player = lambda x: model.separator(codes(x))  # noqa: E731
-        judge = model.discriminator
-    else:
-        player = model.classifier
-        judge = lambda x: model.discriminator(x)  # noqa: E731
-    return player, judge
+def accuracies(model, x, y):
+    """The player's accuracy and mean entropy (nats), and D's implied
+    classifier's accuracy, on (x, y). Both games' `model(x)` is the
+    label-proposing player's probabilities; D maps images to label logits."""
+    import numpy as np
+
+    probs = np.asarray(model(x))
+    logits = np.asarray(model.discriminator(x))
+    return {"accuracy": float(np.mean(probs.argmax(-1) == y)),
+            "entropy": float(np.mean(-np.sum(probs * np.log(np.maximum(probs, 1e-12)), -1))),
+            "d_accuracy": float(np.mean(logits.argmax(-1) == y))}
 
 
-class Diagnostics:
-    """Per-epoch measurements on a validation set (a Keras callback)."""
+def diagnostics(x_val, y_val):
+    """A Keras callback appending, after every epoch, `accuracies` on the
+    validation set and the gradient norm of the player phase's total with
+    respect to each of its players (on the first 128 validation samples) to
+    its `trace`."""
+    import keras
+    import tensorflow as tf
 
-    def __init__(self, x_val, y_val):
-        import keras
-        import numpy as np
-        import tensorflow as tf
+    batch = (tf.constant(x_val[:128]), tf.constant(y_val[:128]))
 
-        outer = self
+    class Diagnostics(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.trace = []
 
-        class Callback(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch, logs=None):
-                outer.measure(self.model)
+        def on_epoch_end(self, epoch, logs=None):
+            model = self.model
+            row = accuracies(model, x_val, y_val)
+            phase = model.phases()[-1]
+            with tf.GradientTape() as tape:
+                total = phase.loss(*batch, training=False)["total"]
+            players = [model.players[p] for p in phase.players]
+            grads = tape.gradient(total, [net.trainable_variables for net in players])
+            for name, player_grads in zip(phase.players, grads):
+                present = [g for g in player_grads if g is not None]
+                row[f"grad_{name}"] = float(tf.linalg.global_norm(present)) if present else 0.0
+            self.trace.append({k: round(v, 4) for k, v in row.items()})
 
-        self.callback = Callback()
-        self.x, self.y = x_val, y_val
-        self.batch = (tf.constant(x_val[:128]), tf.constant(y_val[:128]))
-        self.trace = []
-        self._np, self._tf = np, tf
-
-    def accuracies(self, model):
-        np = self._np
-        player, judge = _probe(model)
-        probs = np.asarray(player(self.x))
-        result = {"accuracy": float(np.mean(probs.argmax(-1) == self.y)),
-                  "entropy": float(np.mean(-np.sum(probs * np.log(np.maximum(probs, 1e-12)), -1)))}
-        logits = np.asarray(judge(self.x))
-        result["d_accuracy"] = float(np.mean(logits.argmax(-1) == self.y))
-        return result
-
-    def measure(self, model):
-        tf = self._tf
-        row = self.accuracies(model)
-        phase = model.phases()[-1]
-        with tf.GradientTape(persistent=True) as tape:
-            total = phase.loss(*self.batch, training=False)["total"]
-        for player in phase.players:
-            grads = [g for g in tape.gradient(total, model.players[player].trainable_variables) if g is not None]
-            row[f"grad_{player}"] = float(tf.linalg.global_norm(grads)) if grads else 0.0
-        del tape
-        self.trace.append({k: round(v, 4) for k, v in row.items()})
+    return Diagnostics()
 
 
 def run_variant(variant, dataset, seed, data_dir=None):
@@ -150,15 +139,15 @@ def run_variant(variant, dataset, seed, data_dir=None):
     keras.utils.set_random_seed(seed)
     model = models.create(name, input_shape=x.shape[1:], num_classes=10, **arguments)
     model.compile(optimizers={p: keras.optimizers.Adam(r) for p, r in rates.items()})
-    diagnostics = Diagnostics(x_val, y_val)
+    callback = diagnostics(x_val, y_val)
     start = time.perf_counter()
-    model.fit(x, y, **SETTINGS[dataset], verbose=0, callbacks=[diagnostics.callback], seed=seed)
+    model.fit(x, y, **SETTINGS[dataset], verbose=0, callbacks=[callback], seed=seed)
     seconds = time.perf_counter() - start
-    result = diagnostics.accuracies(model)
+    result = accuracies(model, x_val, y_val)
     scores, _, _ = evaluation.separability(model.encode(x_val), y_val, seed=0)
     return {"variant": variant, "model": name, "arguments": arguments, "learning_rates": rates,
             "dataset": dataset, "seed": seed, "seconds": round(seconds, 1), **result,
-            "separability": scores["knn_accuracy"], "trace": diagnostics.trace}
+            "separability": scores["knn_accuracy"], "trace": callback.trace}
 
 
 def summarize(runs):
@@ -191,7 +180,8 @@ def format_table(rows):
              "| MNIST-subset accuracy | MNIST-subset separability |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| `{r['variant']}` | {r['description']} "
-                     f"| {_cell(r.get('digits_min'))} / {_cell(r.get('digits_mean'))} | {_cell(r.get('digits_d_accuracy'))} | {_cell(r.get('digits_separability'))} "
+                     f"| {_cell(r.get('digits_min'))} / {_cell(r.get('digits_mean'))} "
+                     f"| {_cell(r.get('digits_d_accuracy'))} | {_cell(r.get('digits_separability'))} "
                      f"| {_cell(r.get('mnist_accuracy'))} | {_cell(r.get('mnist_separability'))} |")
     return "\n".join(lines)
 

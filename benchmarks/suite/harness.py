@@ -49,11 +49,9 @@ def alternate(run_a, run_b, repeats):
 
 def cpu_features():
     """The `FLOAT16_FEATURES` this CPU has (empty where /proc/cpuinfo is absent)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
-    except OSError:
-        return []
+    from models.training import cpu_flags
+
+    flags = cpu_flags()
     return [feature for feature in FLOAT16_FEATURES if feature in flags]
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from models import data, evaluation
 from models.core.checks import check_at_least, check_choice
 from models.evaluation import paper
-from models.training import PRECISIONS, SIZES, TrainConfig, record, train
+from models.training import PRECISIONS, SIZES, TrainConfig, record, train, write_json
 
 log = logging.getLogger("keraslosses.reproduce")
 
@@ -87,8 +87,7 @@ def _score(name, config, out, x_test, y_test):
     """Train and score one model; its result row."""
     train_config = TrainConfig(model=name, dataset=config.dataset, epochs=config.epochs,
                                batch_size=config.batch_size, size=config.size, precision=config.precision,
-                               seed=config.seed,
-                               data_dir=config.data_dir, output_dir=str(out / name), verbose=0)
+                               seed=config.seed, data_dir=config.data_dir, output_dir=str(out / name), verbose=0)
     model, summary = train(train_config)
     result = evaluation.score(model, x_test, y_test, tsne=True, max_samples=config.max_samples, seed=config.seed,
                               output_dir=out / name, name=name)
@@ -122,11 +121,11 @@ def run(config: ReproduceConfig) -> dict:
                 continue
         log.info("[%d/%d] %s on %s, %d epochs", i, len(names), name, config.dataset, config.epochs)
         row = _score(name, config, out, x_test, y_test)
-        stored.write_text(json.dumps(row, indent=2) + "\n")
+        write_json(stored, row)
         rows.append(row)
     payload = {"config": record(config), "paper_source": paper.source(),
                "wall_seconds": round(time.perf_counter() - start_all, 1), "rows": rows}
-    (out / f"reproduce_{config.dataset}.json").write_text(json.dumps(payload, indent=2) + "\n")
+    write_json(out / f"reproduce_{config.dataset}.json", payload)
     table = format_table(payload)
     (out / f"reproduce_{config.dataset}.md").write_text(table + "\n")
     print(table)

@@ -50,7 +50,7 @@ from keras import ops
 
 import keraslosses as kl
 from models.core.game import global_mean
-from models.core.labels import mismatched_one_hot, one_hot_labels
+from models.core.labels import masked_accuracy, mismatched_one_hot, one_hot_labels
 
 
 def pair_logit(label_logits, labels):
@@ -60,12 +60,12 @@ def pair_logit(label_logits, labels):
 
 
 def scale_gradient(x, scale):
-    """`x` in the forward pass; `scale` (a number or a scalar tensor) times
-    its gradient in the backward pass (0: none, 1: all of it)."""
-    if isinstance(scale, (int, float)) and scale == 1:
+    """`x` in the forward pass; `scale` times its gradient in the backward
+    pass (0: none, 1: all of it)."""
+    if scale == 1:
         return x
     stopped = ops.stop_gradient(x)
-    if isinstance(scale, (int, float)) and scale == 0:
+    if scale == 0:
         return stopped
     return stopped + scale * (x - stopped)
 
@@ -88,15 +88,12 @@ def discriminator_terms(label_logits, player_probs, y, num_classes, class_weight
                                           pair_logit(label_logits, wrong))
     if class_weight:
         loss = loss + class_weight * kl.categorical_crossentropy(onehot, label_logits, from_logits=True)
-    correct = ops.cast(ops.equal(ops.argmax(label_logits, -1), ops.argmax(onehot, -1)), "float32")
-    mask = ops.cast(labelled, "float32")
-    accuracy = ops.sum(correct * mask) / ops.maximum(ops.sum(mask), 1.0)
-    return global_mean(loss, labelled), accuracy
+    return global_mean(loss, labelled), masked_accuracy(label_logits, onehot, labelled)
 
 
 def player_terms(label_logits, probs, non_saturating):
     """The label-proposing player's adversarial and posterior-matching terms
-    (replica shares), over every sample (D judges unlabelled codes too).
+    (replica shares), over every sample (D judges unlabelled samples too).
 
     Args:
         label_logits: l(c) (B, K); gradients flow through it only as far as

@@ -227,14 +227,24 @@ class GameModel(compat.PrebuiltModel, keras.Model):
         (`models.core.labels.check_arrays`: images of the model's shape in
         [0, 1], labels in [0, K) or -1, no empty array); with
         `labelled_fraction` < 1 and array labels, all but that fraction of the
-        labels (a seeded, stratified choice) are replaced by -1 first. (With a
-        `tf.data` pipeline, mark unlabelled samples with -1 yourself, e.g. with
-        `models.mask_labels`; out-of-range labels then fail the step.)"""
+        labels (a seeded, stratified choice) are replaced by -1 first (see
+        `training_labels`). (With a `tf.data` pipeline, mark unlabelled
+        samples with -1 yourself, e.g. with `training_labels` on the arrays
+        or `models.mask_labels`; out-of-range labels then fail the step.)"""
+        return super().fit(x, self.training_labels(x, y, seed), *args, **kwargs)
+
+    def training_labels(self, x, y, seed=0):
+        """The labels `fit` trains on: with NumPy images `x`, the arrays
+        validated first (`models.core.labels.check_arrays`); with
+        `labelled_fraction` < 1 and array labels, all but that fraction of the
+        labels (a seeded, stratified choice) replaced by -1. Call it before
+        building a `tf.data` pipeline of your own."""
         if isinstance(x, np.ndarray):
-            check_arrays(x, y, self.config["input_shape"], self.config.get("num_classes") if self.classifies else None)
+            check_arrays(x, y, self.config["input_shape"],
+                         self.config.get("num_classes") if self.classifies else None)
         if self.labelled_fraction < 1.0 and y is not None and hasattr(y, "shape"):
             y = mask_labels(y, self.labelled_fraction, seed=seed)
-        return super().fit(x, y, *args, **kwargs)
+        return y
 
     # -- compile ---------------------------------------------------------------------
     def default_optimizer(self, player):

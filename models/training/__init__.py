@@ -202,7 +202,6 @@ def train(config: TrainConfig):
     """
     import keras
 
-    from models.core.labels import check_arrays, mask_labels
     from models.evaluation import plot_history
 
     out = Path(config.output_dir)
@@ -221,12 +220,9 @@ def train(config: TrainConfig):
         model = registry.create(config.model, input_shape=shape, num_classes=classes,
                                 dtype_policy=precision, **_model_arguments(config))
         model.compile(optimizers={slot: _optimizer(config, steps_per_epoch) for slot in model.optimizer_slots})
-    # The checks and the label masking `GameModel.fit` does for arrays, then
-    # the input pipeline (cached, shuffled, augmented in parallel, prefetched).
-    labels = y if model.classifies else None
-    check_arrays(x, labels, shape, classes if model.classifies else None)
-    if labels is not None and model.labelled_fraction < 1.0:
-        labels = mask_labels(labels, model.labelled_fraction, seed=config.seed)
+    # The labels `fit` would train on, then the input pipeline (cached,
+    # shuffled, augmented in parallel, prefetched).
+    labels = model.training_labels(x, y if model.classifies else None, seed=config.seed)
     shift = max(1, min(shape[:2]) // 14) if config.augment else 0  # 2 pixels at 28x28
     flip = config.augment and config.dataset in data.FLIPPABLE
     inputs = data.pipeline(x, labels, config.batch_size, shuffle=True, seed=config.seed, shift=shift, flip=flip)
