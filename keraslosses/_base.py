@@ -120,9 +120,13 @@ class LossFunctionWrapper(keras.losses.Loss):
             ops.equal(divisor, 0), ops.ones_like(divisor), divisor))
 
     def call(self, y_true, y_pred):
+        """Per-sample losses: the wrapped function on `y_true`, `y_pred` with
+        the constructor's keyword arguments; the base class reduces them."""
         return self.fn(y_true, y_pred, **self._fn_kwargs)
 
     def get_config(self):
+        """Every `__init__` argument: the wrapped function's keyword
+        arguments, the reduction, the name and the requested dtype."""
         return {
             **super().get_config(),
             "dtype": self._requested_dtype,

@@ -3,7 +3,7 @@
 Cooperative games combine a classifier's loss L_C and a generator's
 reconstruction loss L_G:
 
-* strict cooperation:   L = L_C + L_G + |L_C - L_G| = 2 max(L_C, L_G)
+* strict cooperation:   L = L_C + L_G + abs(L_C - L_G) = 2 max(L_C, L_G)
 * adjusted cooperation: L = w L_C + L_G
 
 The paper writes both on the *batch* losses. Adjusted cooperation is linear,
@@ -48,7 +48,7 @@ from keraslosses.classification import (
 
 @propagate_nonfinite()
 def strict_cooperative(classifier_loss, generator_loss):
-    """Strict cooperation: L_C + L_G + |L_C - L_G| (= 2 max(L_C, L_G)).
+    """Strict cooperation: L_C + L_G + abs(L_C - L_G) (= 2 max(L_C, L_G)).
 
     Args:
         classifier_loss: L_C, the classifier's batch loss (or any tensor).
@@ -158,7 +158,7 @@ def _term(y_true, y_pred, index=0, **kwargs):
 
 @register
 class StrictCooperativeLoss(LossFunctionWrapper):
-    """Strict cooperation L_C + L_G + |L_C - L_G| on the batch losses.
+    """Strict cooperation L_C + L_G + abs(L_C - L_G) on the batch losses.
 
     `y_true = (labels, images)`, `y_pred = (class_outputs, reconstructions)`
     (see `cooperative_terms`). L_C and L_G are each reduced over the batch

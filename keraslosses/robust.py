@@ -18,7 +18,7 @@ alpha         rho(x, alpha, c)                        name
 ============  =====================================  ==========================
 
 Numerics: the general case is written as
-(b/a) * expm1((a/2) * log1p(z/b)) with z = (x/c)^2 and b = |alpha - 2|, so
+(b/a) * expm1((a/2) * log1p(z/b)) with z = (x/c)^2 and b = abs(alpha - 2), so
 that it loses no digits for small z; b and alpha are kept at least one
 float32 ulp away from 0, so alpha values within float32 resolution of 0 or
 2 (which the formula cannot resolve) land continuously on the limit. The
@@ -277,6 +277,8 @@ class AdaptiveRobustLoss(keras.layers.Layer):
         self.shared, self.add_loss_to_layer = shared, add_loss
 
     def build(self, input_shape):
+        """Creates the latent alpha and scale: one pair per dimension (the last
+        axis of `input_shape`), or one shared pair."""
         shape = () if self.shared else (input_shape[-1],)
         u = (self.alpha_init - self.alpha_lo) / (self.alpha_hi - self.alpha_lo)
         self.latent_alpha = self.add_weight(
@@ -286,12 +288,16 @@ class AdaptiveRobustLoss(keras.layers.Layer):
             name="latent_scale", shape=shape, initializer=keras.initializers.Constant(s + math.log(-math.expm1(-s))))
 
     def alpha(self):
+        """The current shape parameter(s), in (alpha_lo, alpha_hi)."""
         return self.alpha_lo + (self.alpha_hi - self.alpha_lo) * ops.sigmoid(self.latent_alpha)
 
     def scale(self):
+        """The current scale(s), above scale_lo."""
         return ops.softplus(self.latent_scale) + self.scale_lo
 
     def call(self, residuals):
+        """Per-sample negative log-likelihood of `residuals` (B, ..., D),
+        summed over the last axis."""
         (x,) = floats(residuals)
         alpha, scale = ops.cast(self.alpha(), x.dtype), ops.cast(self.scale(), x.dtype)
         nll = ops.sum(adaptive_nll(x, alpha, scale), axis=-1)
@@ -300,9 +306,11 @@ class AdaptiveRobustLoss(keras.layers.Layer):
         return nll
 
     def compute_output_shape(self, input_shape):
+        """The batch shape: the input shape without its last axis."""
         return tuple(input_shape[:-1])
 
     def get_config(self):
+        """Every `__init__` argument (the learned alpha and scale are weights)."""
         return {
             **super().get_config(),
             "alpha_lo": self.alpha_lo,

@@ -1,7 +1,7 @@
 """The import graph of the two packages: no cycle anywhere (function-local
 imports included), and every import goes down the layers that the folders
-show: cli -> {training, evaluation, pretrained, data} -> families -> core ->
-keraslosses."""
+show: {cli, docs} -> {training, evaluation, pretrained, data} -> families ->
+core -> keraslosses."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from tests.conftest import ROOT
 #: module prefix -> layer (higher imports lower, never the other way)
 LAYERS = {
     "models.cli": 4,
+    "models.docs": 4,
     "models.training": 3,
     "models.evaluation": 3,
     "models.pretrained": 3,
@@ -111,7 +112,7 @@ def test_imports_only_go_down_the_layers():
         if name == "models":  # the package's lazy front door re-exports every layer
             continue
         for target in targets:
-            if target == "models":
+            if target == "models" and name != "models.docs.api":  # the API pages document the front door
                 wrong.append((name, target, "imports the package front door"))
             elif layer(name) is not None and layer(target) is not None and layer(target) > layer(name):
                 wrong.append((name, target, f"layer {layer(name)} imports layer {layer(target)}"))

@@ -11,7 +11,8 @@ Subcommands:
   and the t-SNE scatter;
 * `keraslosses pretrained list | download NAME | publish ...`: the
   pretrained zoo;
-* `keraslosses demo`: several keraslosses losses on one small classifier.
+* `keraslosses demo`: several keraslosses losses on one small classifier;
+* `keraslosses docs [--serve]`: build (and serve) the documentation site.
 
 The top layer: it parses, turns library errors into one-line messages and
 exit codes (2 for bad values, 1 for missing or bad files), and calls the
@@ -41,7 +42,7 @@ def _version():
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from models.cli import demo, pretrained, reproduce, train
+    from models.cli import demo, docs, pretrained, reproduce, train
 
     parser = argparse.ArgumentParser(prog="keraslosses", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true",
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  separability=True)
     pretrained.add_arguments(sub.add_parser("pretrained", help="list, download or publish pretrained models"))
     demo.add_arguments(sub.add_parser("demo", help="several keraslosses losses on one small classifier"))
+    docs.add_arguments(sub.add_parser("docs", help="build (and serve) the documentation site"))
     return parser
 
 

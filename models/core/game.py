@@ -183,6 +183,7 @@ class GameModel(compat.PrebuiltModel, keras.Model):
 
     @property
     def labelled_fraction(self):
+        """The fraction of training labels the model sees (1.0: all)."""
         return self._arguments.get("labelled_fraction", 1.0)
 
     # -- the contract ----------------------------------------------------------------
@@ -216,6 +217,8 @@ class GameModel(compat.PrebuiltModel, keras.Model):
 
     @classmethod
     def from_config(cls, config):
+        """The model of `get_config`'s dictionary, its players deserialized
+        from their own configs (saved models reload with their weights)."""
         config = dict(config)
         for name in cls.PLAYER_NAMES:
             if config.get(name) is not None:
@@ -248,6 +251,7 @@ class GameModel(compat.PrebuiltModel, keras.Model):
 
     # -- compile ---------------------------------------------------------------------
     def default_optimizer(self, player):
+        """The optimizer a player gets when `compile` names none (Adam, 1e-3)."""
         return keras.optimizers.Adam(1e-3)
 
     def compile(self, optimizers=None, **kwargs):
@@ -348,9 +352,11 @@ class GameModel(compat.PrebuiltModel, keras.Model):
         return results
 
     def train_step(self, data):
+        """One step of every phase of the game on a batch; returns the logs."""
         return self._track(self._play(*self._unpack(data), training=True))
 
     def test_step(self, data):
+        """The phases' losses and metrics on a batch, without updates."""
         return self._track(self._play(*self._unpack(data), training=False))
 
     # -- shared by the classifying games ----------------------------------------------

@@ -20,7 +20,7 @@ decoder upsamples from ceil(H / 2^n) and crops to the exact shape.
 
 Mixed precision: layers take the dtype policy in force when they are built,
 which is the model's own (`GameModel` builds its players inside
-`models.core.precision.policy_scope`), except the last layer of every
+`models.policy_scope`), except the last layer of every
 network that produces probabilities, logits or pixels, which computes in
 float32 (`dtype="float32"`), so losses never see 16-bit outputs.
 """

@@ -9,15 +9,16 @@ Latent-code separability (this project's reading of the paper's
 2. embed the codes in 2-D with t-SNE (scikit-learn, PCA initialisation,
    perplexity 30, `random_state=seed`);
 3. report
-   (a) `knn_accuracy`: the accuracy of a 5-nearest-neighbour classifier on
-       the 2-D embedding under stratified 5-fold cross-validation (shuffled,
-       seeded), the headline "separability";
-   (b) `linear_probe_accuracy`: a logistic-regression probe on the raw,
-       standardised codes under the same 5 folds;
-   (c) `silhouette`: the silhouette score of the embedding by class.
+
+   a. `knn_accuracy`: the accuracy of a 5-nearest-neighbour classifier on
+      the 2-D embedding under stratified 5-fold cross-validation (shuffled,
+      seeded), the headline "separability";
+   b. `linear_probe_accuracy`: a logistic-regression probe on the raw,
+      standardised codes under the same 5 folds;
+   c. `silhouette`: the silhouette score of the embedding by class.
 
 `score(model, x, y)` applies every metric a model's declared capabilities
-allow (`classifies`, `reconstructs`, `generates`; see `models.core.game`).
+allow (`classifies`, `reconstructs`, `generates`; see `models.GameModel`).
 """
 
 from __future__ import annotations

@@ -4,12 +4,14 @@ denoising AAE (iDAAE).
 * `aae` (Makhzani et al., ICLR 2016, Section 2): a deterministic encoder p,
   a decoder q and a discriminator D on codes. Three phases per step, each
   with its own optimizer:
+
   1. reconstruction: p and q minimise rec(x, q(p(x)));
   2. regularisation, discriminator: D learns to tell samples of the prior
      p(z) (N(0, I) by default) from codes p(x):
      max log D(z') + log(1 - D(p(x))), z' ~ p(z);
   3. regularisation, generator: the encoder (its own optimizer slot,
      "encoder_generator") fools D: min -log D(p(x)) (non-saturating).
+
   The aggregated posterior q(z) = E_x q(z | x) is thereby matched to p(z).
 * `daae` (Creswell & Bharath, "Denoising Adversarial Autoencoders", IEEE
   TNNLS 2019): the encoder sees corrupted inputs x~ ~ c(x~ | x) in every

@@ -9,7 +9,7 @@ With L_C the classification loss (cross-entropy of C(x) against y) and
 L_G = rec(x, G(C(x))) the reconstruction of x from C's output:
 
 * AC(co) v1, strict cooperation: C and G minimise together
-  L_C + L_G + |L_C - L_G| = 2 max(L_C, L_G) on the batch losses
+  L_C + L_G + abs(L_C - L_G) = 2 max(L_C, L_G) on the batch losses
   (`keraslosses.strict_cooperative`);
 * AC(co) v2, adjusted cooperation: lambda * L_C + L_G (`weight` = lambda;
   `keraslosses.adjusted_cooperative`);
@@ -76,7 +76,7 @@ class AutoClassifier(GameModel):
         label_smoothing: label smoothing of C's cross-entropy L_C (0: none).
         labelled_fraction: fraction of training labels used (label -1 marks
             the others; they train the reconstruction only).
-        size: "small" or "large" networks.
+        size: "small", "large" or "paper" networks.
         classifier, generator, discriminator: optional custom players.
         **kwargs: `keras.Model` arguments (`name`, `dtype`).
     """

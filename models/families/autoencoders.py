@@ -46,7 +46,7 @@ class Autoencoder(GameModel):
         reconstruction: "mse" or "mae".
         noise: "none" (AE), "gaussian" or "masking" (DAE).
         noise_level: std of the Gaussian noise or the masking probability.
-        size: "small" or "large" networks.
+        size: "small", "large" or "paper" networks.
         num_classes: unused by the model (kept so every registry model is
             built the same way).
         seed: seed of the corruption noise.
@@ -88,6 +88,7 @@ class Autoencoder(GameModel):
         return self.latent(self.encoder.predict(x, batch_size=batch_size, verbose=0))
 
     def decode(self, z, batch_size=256):
+        """Images decoded from latent codes `z`, as a NumPy array."""
         return self.decoder.predict(z, batch_size=batch_size, verbose=0)
 
     def reconstruct(self, x, batch_size=256):
@@ -104,6 +105,7 @@ class Autoencoder(GameModel):
         return [self.reconstruction_phase()]
 
     def reconstruction_phase(self):
+        """The training phase of the encoder and decoder (the main phase)."""
         return Phase(("encoder", "decoder"), self._reconstruct, losses=("reconstruction_loss",), main=True)
 
     def _reconstruct(self, x, y, training):

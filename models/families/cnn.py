@@ -20,7 +20,7 @@ class IndependentCNN(GameModel):
     Args:
         input_shape: image shape (H, W, C).
         num_classes: number of classes.
-        size: "small" or "large" (the same networks as the Auto-classifier).
+        size: "small", "large" or "paper" (the same networks as the Auto-classifier).
         labelled_fraction: fraction of training labels used (-1 = unlabelled).
         label_smoothing: label smoothing of the cross-entropy (0: none).
         classifier: optional custom player.
@@ -41,6 +41,7 @@ class IndependentCNN(GameModel):
                                                                            c["num_classes"], c["size"])}
 
     def call(self, x, training=False):
+        """The class probabilities of images `x`, shape (B, K)."""
         return self.classifier(x, training=training)
 
     def encode(self, x, batch_size=256):

@@ -80,7 +80,7 @@ class SuperEncoder(GameModel):
             encoder (nc only; 0: the codes learn from the reconstruction
             alone, 1: the full game).
         labelled_fraction: the fraction of training labels used (SE*).
-        size: "small" or "large" networks (see `models.core.networks`).
+        size: "small", "large" or "paper" networks (see `models.core.networks`).
         encoder, separator, decoder, discriminator: optional custom players.
         **kwargs: `keras.Model` arguments (`name`, `dtype`: the dtype policy
             the networks are built under).

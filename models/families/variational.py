@@ -35,7 +35,9 @@ from models.families.autoencoders import Autoencoder
 class VariationalAutoencoder(Autoencoder):
     """VAE, DVAE (`noise` != "none") and beta-VAE (`beta` != 1).
 
-    Args (besides `Autoencoder`'s):
+    Takes `Autoencoder`'s arguments, and:
+
+    Args:
         beta: weight of the KL term.
         likelihood: "bernoulli" (BCE summed over pixels) or "gaussian"
             (half the summed squared error).
@@ -46,6 +48,7 @@ class VariationalAutoencoder(Autoencoder):
         super().__init__(input_shape, latent_dim=latent_dim, **kwargs)
 
     def reconstruction_phase(self):
+        """The encoder/decoder phase: reconstruction plus the KL term."""
         return Phase(("encoder", "decoder"), self._reconstruct, losses=("reconstruction_loss", "kl_loss"), main=True)
 
     @staticmethod

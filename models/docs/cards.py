@@ -1,0 +1,157 @@
+"""Model cards for the pretrained zoo, generated from
+`saved_models/manifest.json`: what each model is, the command that trained
+it, its test figures next to the paper's, the t-SNE picture of its codes,
+generated or reconstructed images where it makes them, its known
+weaknesses and its size.
+
+The pictures need the test split (`data_dir`, e.g. `../shared/datasets`);
+they are drawn once per model file (cached by its SHA-256). Without the
+data a card says how to draw them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from models.evaluation import paper
+from models.families.registry import MODELS
+from models.pretrained import manifest
+
+#: the manifest's metric -> (the paper's metric, what it is, higher is better)
+METRICS = {
+    "accuracy": ("accuracy", "test accuracy", True),
+    "macro_f1": ("f1", "macro F1", True),
+    "separability_knn": ("separability", "separability (5-NN on the t-SNE of the codes)", True),
+    "reconstruction_mse": ("reconstruction", "reconstruction MSE", False),
+    "linear_probe": (None, "linear probe on the codes", True),
+    "silhouette": (None, "silhouette of the t-SNE", True),
+}
+#: test codes drawn in the t-SNE picture (stratified)
+TSNE_SAMPLES = 1000
+
+
+def describe(entry):
+    """One sentence: the model family, its registry arguments and the data."""
+    from models.families.registry import model_class
+
+    class_name, fixed = MODELS[entry["model"]]
+    summary = (model_class(class_name).__doc__ or "").strip().splitlines()[0].rstrip(".")
+    arguments = ", ".join(f"{k}={v!r}" for k, v in fixed.items())
+    return (f"`{entry['model']}`: {summary} ({{py:class}}`models.{class_name}`"
+            + (f", {arguments}" if arguments else "") + f"), trained on {entry['dataset']}.")
+
+
+def figures_table(entry):
+    """Markdown rows: metric, ours, the paper's, the difference."""
+    theirs = paper.figures(entry["dataset"], entry["model"])
+    rows = ["| metric | this model | paper | difference |", "|---|---|---|---|"]
+    for key, value in entry["metrics"].items():
+        paper_key, label, _ = METRICS.get(key, (None, key, True))
+        reference = theirs.get(paper_key) if paper_key else None
+        rows.append(f"| {label} | {value:.4f} | " + (f"{reference:.4f} | {value - reference:+.4f} |"
+                                                      if reference is not None else "- | - |"))
+    return rows
+
+
+def weaknesses(entry):
+    """Where the model falls short: every figure on the wrong side of the
+    paper's, and the network size it was trained at."""
+    theirs = paper.figures(entry["dataset"], entry["model"])
+    found = []
+    for key, value in entry["metrics"].items():
+        paper_key, label, higher = METRICS.get(key, (None, key, True))
+        reference = theirs.get(paper_key) if paper_key else None
+        if reference is not None and (value < reference if higher else value > reference):
+            found.append(f"{label} {value:.4f} against the paper's {reference:.4f} ({value - reference:+.4f}).")
+    size = entry["arguments"].get("size", "small")
+    if size != "paper":
+        found.append(f"trained at network size `{size}` for {entry['training'].get('epochs_run', '?')} epochs; "
+                     "the paper-grade size and recipe (`--size paper`) are what reach the paper's figures.")
+    if entry.get("note"):
+        found.append(entry["note"])
+    return found
+
+
+def draw_pictures(name, entry, data_dir, folder):
+    """The t-SNE scatter of the test codes and, for models that make
+    images, generated (Auto-classifiers: one per class) and reconstructed
+    test images; returns {kind: PNG file name}."""
+    from models.data import load_arrays
+    from models.evaluation import (
+        plot_embedding,
+        plot_image_rows,
+        stratified_subset,
+        tsne_embedding,
+    )
+    from models.pretrained import load_pretrained
+
+    model = load_pretrained(name)
+    x, y = load_arrays(entry["dataset"], "test", data_dir=data_dir)
+    index = stratified_subset(y, TSNE_SAMPLES)
+    pictures = {"tsne": f"{name}_tsne.png"}
+    embedding = tsne_embedding(model.encode(x[index]))
+    plot_embedding(embedding, y[index], folder / pictures["tsne"],
+                   title=f"{name}: t-SNE of {len(index)} test codes")
+    if model.reconstructs:
+        first = np.array([np.flatnonzero(y == k)[0] for k in range(entry["arguments"]["num_classes"])])
+        rows, titles = [x[first], model.reconstruct(x[first])], ["test images", "reconstructions"]
+        if model.generates:
+            rows.append(model.generate(np.arange(len(first))))
+            titles.append("generated, one per class")
+        pictures["images"] = f"{name}_images.png"
+        plot_image_rows(rows, folder / pictures["images"], titles)
+    return pictures
+
+
+def card(name, entry, pictures):
+    """The Markdown card of one manifest entry."""
+    training = entry["training"]
+    lines = [f"# {name}", "", describe(entry), "",
+             (f"Load it with `models.load_pretrained(\"{name}\")` "
+             f"({entry['parameters']:,} parameters, {entry['bytes'] / 1e6:.2f} MB, SHA-256 `{entry['sha256'][:16]}...`)."),
+             "", "## Training", "", "```bash", training["command"], "```", "",
+             (f"{training.get('epochs_run', '?')} epochs, {training.get('train_seconds', 0):.0f} s of training "
+             f"(keraslosses {entry.get('keraslosses_version', '?')})."), "",
+             "## Test figures", "", *figures_table(entry), "",
+             f"The paper's figures: {paper.source()}." if isinstance(paper.source(), str) else "", "",
+             "## Pictures", ""]
+    if pictures:
+        lines += [f"![t-SNE of the codes of {name}]({pictures['tsne']})", ""]
+        if "images" in pictures:
+            lines += [f"![images of {name}]({pictures['images']})", ""]
+    else:
+        lines += [("The pictures need the test split: build with `keraslosses docs --data-dir DIR` "
+                  "(DIR holding the MNIST / Fashion-MNIST IDX files)."), ""]
+    lines += ["## Known weaknesses", "", *([f"- {w}" for w in weaknesses(entry)] or ["- none measured."]), ""]
+    return "\n".join(lines)
+
+
+def write_pages(folder, data_dir=None, pictures=True, cache_dir=None):
+    """A card per manifest entry and the zoo's index page, under `folder`."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    entries = manifest()
+    index = ["# The pretrained zoo", "",
+             ("One card per model of `saved_models/manifest.json`, generated when the site is built. "
+             "The paper's figures are Kamal & Bae's Tables 1-3."), "",
+             "| model | dataset | headline figure | paper |", "|---|---|---|---|"]
+    for name, entry in sorted(entries.items()):
+        drawn = {}
+        if pictures and data_dir:
+            cache = Path(cache_dir or folder) / entry["sha256"][:16]
+            if not (cache / f"{name}_tsne.png").is_file():
+                cache.mkdir(parents=True, exist_ok=True)
+                draw_pictures(name, entry, data_dir, cache)
+            for png in cache.glob(f"{name}_*.png"):
+                shutil.copy(png, folder / png.name)
+                drawn[png.stem[len(name) + 1:]] = png.name
+        (folder / f"{name}.md").write_text(card(name, entry, drawn))
+        key = "accuracy" if "accuracy" in entry["metrics"] else "separability_knn"
+        reference = paper.figures(entry["dataset"], entry["model"]).get(METRICS[key][0])
+        index.append(f"| [{name}]({name}.md) | {entry['dataset']} | {METRICS[key][1].split(' (')[0]} "
+                     f"{entry['metrics'][key]:.4f} | " + (f"{reference:.4f} |" if reference is not None else "- |"))
+    index += ["", "```{toctree}", ":hidden:", "", *sorted(entries), "```", ""]
+    (folder / "index.md").write_text("\n".join(index))
