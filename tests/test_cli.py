@@ -326,3 +326,36 @@ def test_label_smoothing_on_a_model_without_cross_entropy_is_a_value_error(tmp_p
     with pytest.raises(ValueError, match="label_smoothing.*ae"):
         training._model_arguments(training.TrainConfig(model="ae", label_smoothing=0.1))
     assert training._model_arguments(training.TrainConfig(model="cnn", label_smoothing=0.1))["label_smoothing"] == 0.1
+
+
+def test_reproduce_trains_each_model_with_its_recipe_and_explicit_settings_win(tmp_path, monkeypatch):
+    from models.cli import reproduce
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_train(config):
+        seen[config.model] = config
+        raise Stop
+
+    monkeypatch.setattr(reproduce, "train", fake_train)
+    paper = reproduce.ReproduceConfig(dataset="mnist", recipe="paper", output_dir=str(tmp_path))
+    assert (paper.epochs, paper.batch_size, paper.size) == (None, None, None)
+    assert paper.settings()["recipe"] == "paper"
+    for name in ("cnn", "ac_co_v1_mse", "se_nc"):
+        with pytest.raises(Stop):
+            reproduce._score(name, paper, tmp_path, None, None)
+    cnn, ac, se = seen["cnn"], seen["ac_co_v1_mse"], seen["se_nc"]
+    assert (cnn.size, cnn.batch_size, cnn.epochs, cnn.label_smoothing, cnn.augment) == ("paper", 128, 8, 0.1, True)
+    assert (cnn.schedule, cnn.weight_decay, cnn.learning_rate, cnn.validation) == ("cosine", 5e-4, 2e-3, 0.1)
+    assert (ac.epochs, ac.label_smoothing) == (12, 0.0) and (se.epochs, se.label_smoothing) == (6, 0.0)
+    with pytest.raises(Stop):
+        reproduce._score("cnn", dataclasses.replace(paper, dataset="fashion_mnist", epochs=3, size="small"),
+                         tmp_path, None, None)
+    assert (seen["cnn"].epochs, seen["cnn"].size, seen["cnn"].batch_size) == (3, "small", 128)
+    default = reproduce.ReproduceConfig(dataset="mnist", output_dir=str(tmp_path))
+    assert (default.epochs, default.batch_size, default.size) == (5, 64, "small")
+    with pytest.raises(ValueError, match="recipe"):
+        reproduce.ReproduceConfig(recipe="fast")

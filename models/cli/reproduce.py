@@ -1,8 +1,11 @@
 """`keraslosses reproduce`: the paper's Tables 1-3, side by side with the
 paper's figures.
 
-Trains every Autonets variant and the baselines on one dataset with the same
-settings, then scores each on the test split: accuracy and macro F1 /
+Trains every Autonets variant and the baselines on one dataset with the
+settings of a recipe (`models.training.recipes`: "default", the small
+networks with the same settings for every model; "paper", the paper-grade
+networks and recipe with per-model epochs), then scores each on the test
+split: accuracy and macro F1 /
 precision / recall (models that classify), latent separability (the
 protocol of `models.evaluation`, on every test code unless `max_samples`
 says otherwise) and the reconstruction error (mean per-pixel MSE). The
@@ -30,7 +33,7 @@ from pathlib import Path
 from models import data, evaluation
 from models.core.checks import check_at_least, check_choice
 from models.evaluation import paper
-from models.training import PRECISIONS, SIZES, TrainConfig, record, train, write_json
+from models.training import PRECISIONS, SIZES, TrainConfig, recipes, record, train, write_json
 
 log = logging.getLogger("keraslosses.reproduce")
 
@@ -43,7 +46,7 @@ TABLE2 = ("ac_co_v1_mse", "ac_co_v1_mae", "ac_co_v2_mse", "ac_co_v2_mae", "ac_nc
 MODELS = TABLE1 + TABLE2
 QUICK_MODELS = ("se_co", "ac_co_v1_mse", "ac_nc_v2_mse", "cnn", "ae")
 #: The settings a stored result must match to be reused.
-SETTINGS = ("dataset", "epochs", "batch_size", "max_samples", "size", "precision", "seed")
+SETTINGS = ("dataset", "recipe", "epochs", "batch_size", "max_samples", "size", "precision", "seed")
 
 
 @dataclasses.dataclass
@@ -51,10 +54,11 @@ class ReproduceConfig:
     dataset: str = "digits"
     quick: bool = False
     models: tuple | None = None
+    recipe: str = "default"
     epochs: int | None = None
-    batch_size: int = 64
+    batch_size: int | None = None
     max_samples: int | None = None
-    size: str = "small"
+    size: str | None = None
     precision: str | None = None
     data_dir: str | None = None
     output_dir: str = "runs/reproduce"
@@ -63,15 +67,25 @@ class ReproduceConfig:
 
     def __post_init__(self):
         check_choice(self.dataset, "dataset", data.names())
-        check_choice(self.size, "size", SIZES)
+        check_choice(self.recipe, "recipe", recipes.RECIPES)
+        if self.recipe == "default":  # one setting for every model, as the tables say
+            defaults = recipes.settings("default", "", self.dataset)
+            self.batch_size = self.batch_size or defaults["batch_size"]
+            self.size = self.size or defaults["size"]
+            if self.epochs is None:
+                self.epochs = defaults["epochs"] if not self.quick else 2
+        # under a recipe, None means the recipe's per-model choice
+        if self.size is not None:
+            check_choice(self.size, "size", SIZES)
         if self.precision is None:
             # 8x8 digits: bfloat16 gained nothing in speed and cost AC(nc) v1
             # and IDAAE their accuracy (RESULTS.md); elsewhere "auto".
             self.precision = "float32" if self.dataset == "digits" else "auto"
         check_choice(self.precision, "precision", PRECISIONS)
-        if self.epochs is None:
-            self.epochs = {"digits": 30}.get(self.dataset, 5) if not self.quick else 2
-        check_at_least(self.epochs, "epochs", 1)
+        if self.epochs is not None:
+            check_at_least(self.epochs, "epochs", 1)
+        if self.batch_size is not None:
+            check_at_least(self.batch_size, "batch_size", 1)
         if self.max_samples is not None:
             check_at_least(self.max_samples, "max_samples", 10)
         if self.models is not None:
@@ -85,15 +99,18 @@ class ReproduceConfig:
 
 def _score(name, config, out, x_test, y_test):
     """Train and score one model; its result row."""
-    train_config = TrainConfig(model=name, dataset=config.dataset, epochs=config.epochs,
-                               batch_size=config.batch_size, size=config.size, precision=config.precision,
-                               seed=config.seed, data_dir=config.data_dir, output_dir=str(out / name), verbose=0)
+    explicit = {k: getattr(config, k) for k in ("epochs", "batch_size", "size") if getattr(config, k) is not None}
+    train_config = TrainConfig(model=name, dataset=config.dataset, precision=config.precision, seed=config.seed,
+                               data_dir=config.data_dir, output_dir=str(out / name), verbose=0,
+                               **{**recipes.settings(config.recipe, name, config.dataset), **explicit})
     model, summary = train(train_config)
     result = evaluation.score(model, x_test, y_test, tsne=True, max_samples=config.max_samples, seed=config.seed,
                               output_dir=out / name, name=name)
     classification = result.get("classification", {})
+    final = summary.get("final", {})
     return {"model": name, "settings": config.settings(), "dtype_policy": summary["precision"],
-            "train_seconds": summary["train_seconds"],
+            "train": record(train_config), "train_seconds": summary["train_seconds"],
+            "validation": {k[len("val_"):]: v for k, v in final.items() if k.startswith("val_")},
             "accuracy": classification.get("accuracy"), "f1": classification.get("macro_f1"),
             "precision": classification.get("precision"), "recall": classification.get("recall"),
             "separability": result["separability"]["knn_accuracy"],
@@ -119,7 +136,7 @@ def run(config: ReproduceConfig) -> dict:
                 log.info("[%d/%d] %s: done before (%s); --force retrains it", i, len(names), name, stored)
                 rows.append(row)
                 continue
-        log.info("[%d/%d] %s on %s, %d epochs", i, len(names), name, config.dataset, config.epochs)
+        log.info("[%d/%d] %s on %s (recipe %s)", i, len(names), name, config.dataset, config.recipe)
         row = _score(name, config, out, x_test, y_test)
         write_json(stored, row)
         rows.append(row)
@@ -147,7 +164,10 @@ def format_table(payload) -> str:
     samples = sorted({r.get("separability_samples") for r in rows if r.get("separability_samples")})
     codes = "every test code" if cfg.get("max_samples") is None else f"at most {cfg['max_samples']} test codes"
     precisions = sorted({r.get("dtype_policy") or "float32" for r in rows})
-    lines = [f"Dataset {cfg['dataset']}, {cfg['epochs']} epochs, batch {cfg['batch_size']}, {cfg['size']} networks, "
+    epochs = f"{cfg['epochs']} epochs" if cfg.get("epochs") else "the recipe's epochs per model"
+    batch = f"batch {cfg['batch_size']}" if cfg.get("batch_size") else "the recipe's batch"
+    size = f"{cfg['size']} networks" if cfg.get("size") else "the recipe's networks"
+    lines = [f"Dataset {cfg['dataset']}, recipe {cfg.get('recipe', 'default')}, {epochs}, {batch}, {size}, "
              f"{' / '.join(precisions)}, seed {cfg.get('seed', 0)}; separability: t-SNE + 5-NN, 5-fold CV on {codes} "
              f"({', '.join(map(str, samples))}); wall time {payload['wall_seconds']:.0f} s (this run's share).", ""]
     table1 = [r for r in rows if r["model"] in TABLE1]
@@ -173,11 +193,15 @@ def add_arguments(parser):
     parser.add_argument("--dataset", default="digits", choices=data.names(), help="digits is offline")
     parser.add_argument("--quick", action="store_true", help="five models, two epochs")
     parser.add_argument("--models", default=None, help="comma-separated subset of the table's models (default: all)")
-    parser.add_argument("--epochs", type=int, default=None, help="epochs per model (default: 30 digits, 5 else)")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--recipe", default="default", choices=recipes.RECIPES,
+                        help="training settings per model (see models.training.recipes): default (small networks, "
+                             "Adam) or paper (the paper-grade networks and recipe)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs per model (default: the recipe's; 30 on digits, 5 else for the default recipe)")
+    parser.add_argument("--batch-size", type=int, default=None, help="default: the recipe's (64 default, 128 paper)")
     parser.add_argument("--max-samples", type=int, default=None,
                         help="score separability on a stratified subset of this many test codes (default: all)")
-    parser.add_argument("--size", default="small", choices=SIZES)
+    parser.add_argument("--size", default=None, choices=SIZES, help="default: the recipe's (small default, paper paper)")
     parser.add_argument("--precision", default=None, choices=PRECISIONS,
                         help="auto (default; float32 on digits): mixed_bfloat16 where the CPU has bfloat16 hardware, "
                              "else float32")
@@ -186,6 +210,7 @@ def add_arguments(parser):
     parser.add_argument("--seed", type=int, default=0, help="seed of the initialisations and the data order")
     parser.add_argument("--force", action="store_true", help="retrain models whose result file is already there")
     parser.set_defaults(run=lambda a: run(ReproduceConfig(
-        dataset=a.dataset, quick=a.quick, models=a.models.split(",") if a.models else None, epochs=a.epochs,
+        dataset=a.dataset, quick=a.quick, models=a.models.split(",") if a.models else None, recipe=a.recipe,
+        epochs=a.epochs,
         batch_size=a.batch_size, max_samples=a.max_samples, size=a.size, precision=a.precision, data_dir=a.data_dir,
         output_dir=a.output_dir, seed=a.seed, force=a.force)) and 0)
