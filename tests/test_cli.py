@@ -359,3 +359,16 @@ def test_reproduce_trains_each_model_with_its_recipe_and_explicit_settings_win(t
     assert (default.epochs, default.batch_size, default.size) == (5, 64, "small")
     with pytest.raises(ValueError, match="recipe"):
         reproduce.ReproduceConfig(recipe="fast")
+
+
+@pytest.mark.slow
+def test_robustness_command_on_a_shipped_model(tmp_path):
+    data_dir = require_canonical_data()
+    proc = run("robustness", "cnn_mnist", "--data-dir", str(data_dir), "--output-dir", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    accuracy = json.loads((tmp_path / "robustness_mnist.json").read_text())["accuracy"]["cnn_mnist"]
+    from models import pretrained
+
+    assert abs(accuracy["clean"] - pretrained.entry("cnn_mnist")["metrics"]["accuracy"]) < 1e-4
+    assert accuracy["noise_0.3"] < accuracy["noise_0.1"] <= accuracy["clean"] + 0.005
+    assert (tmp_path / "robustness_mnist.png").stat().st_size > 10_000

@@ -63,3 +63,56 @@ def test_plots_are_written(tmp_path):
     evaluation.plot_history({"loss": [3, 2, 1]}, tmp_path / "curves.png")
     for name in ("tsne.png", "grid.png", "curves.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_perturbations_move_every_pixel_by_the_shift_and_add_clipped_seeded_noise():
+    rng = np.random.default_rng(0)
+    x = rng.random((3, 6, 5, 1), dtype=np.float32)
+    found = evaluation.perturbations(x, sigmas=(0.2,), shift=2, seed=7)
+    assert list(found) == ["clean", "noise_0.2", "shift_up", "shift_down", "shift_left", "shift_right"]
+    # brute force: pixel (i, j) lands at (i + di, j + dj); what enters from the edge is 0
+    for name, (di, dj) in {"shift_up": (-2, 0), "shift_down": (2, 0), "shift_left": (0, -2),
+                           "shift_right": (0, 2)}.items():
+        expected = np.zeros_like(x)
+        for i in range(6):
+            for j in range(5):
+                if 0 <= i + di < 6 and 0 <= j + dj < 5:
+                    expected[:, i + di, j + dj] = x[:, i, j]
+        np.testing.assert_array_equal(found[name], expected, err_msg=name)
+    noisy = found["noise_0.2"]
+    assert noisy.min() >= 0.0 and noisy.max() <= 1.0 and not np.array_equal(noisy, x)
+    np.testing.assert_array_equal(noisy, evaluation.perturbations(x, sigmas=(0.2,), seed=7)["noise_0.2"])
+    big = evaluation.perturbations(np.full((200, 10, 10, 1), 0.5, np.float32), sigmas=(0.1,))["noise_0.1"]
+    assert abs(float(big.std()) - 0.1) < 0.002  # 0.5 +- 5 sigma never clips
+
+
+class _Thresholds:
+    """A stand-in classifier: class 1 when the mean pixel is above 0.5."""
+
+    classifies = True
+
+    def predict(self, x, batch_size=None, verbose=0):
+        above = np.asarray(x).mean(axis=(1, 2, 3)) > 0.5
+        return np.stack([~above, above], axis=-1).astype(np.float32)
+
+
+def test_robustness_scores_each_perturbation_and_averages_the_shifts():
+    x = np.zeros((4, 4, 4, 1), np.float32)
+    x[:2] = 1.0  # bright images: class 1; their mean drops to 0.5 when two rows of zeros enter
+    y = np.array([1, 1, 0, 0])
+    accuracy = evaluation.robustness(_Thresholds(), x, y, sigmas=(0.1,), shift=2)
+    assert accuracy["clean"] == 1.0
+    assert accuracy["shift_up"] == accuracy["shift_left"] == 0.5  # the shifted bright images read 0.5: class 0
+    assert accuracy["shift"] == 0.5 and 0.5 <= accuracy["noise_0.1"] <= 1.0
+
+
+def test_the_robustness_command_refuses_unknown_models_and_models_that_do_not_classify(tmp_path):
+    from models.cli import robustness
+
+    with pytest.raises(FileNotFoundError, match="neither a pretrained name"):
+        robustness.RobustnessConfig(models=("no_such_model",))
+    with pytest.raises(ValueError, match="sigma"):
+        robustness.RobustnessConfig(models=("cnn_mnist",), sigmas=(0.0,))
+    assert robustness.RobustnessConfig(models=("cnn_fashion_mnist",)).dataset == "fashion_mnist"
+    table = robustness.format_table({"m": {"clean": 0.9, "noise_0.1": 0.8, "shift": 0.85}})
+    assert table.splitlines()[-1] == "| m | 0.9000 | 0.8000 (-0.1000) | 0.8500 (-0.0500) |"

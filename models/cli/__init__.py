@@ -11,6 +11,8 @@ Subcommands:
   and the t-SNE scatter;
 * `keraslosses pretrained list | download NAME | publish ...`: the
   pretrained zoo;
+* `keraslosses robustness MODEL...`: test accuracy under Gaussian noise
+  and 2-pixel shifts;
 * `keraslosses demo`: several keraslosses losses on one small classifier;
 * `keraslosses docs [--serve]`: build (and serve) the documentation site.
 
@@ -42,7 +44,7 @@ def _version():
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from models.cli import demo, docs, pretrained, reproduce, train
+    from models.cli import demo, docs, pretrained, reproduce, robustness, train
 
     parser = argparse.ArgumentParser(prog="keraslosses", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true",
@@ -55,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_evaluate_arguments(sub.add_parser("tsne", help="latent separability and t-SNE scatter"),
                                  separability=True)
     pretrained.add_arguments(sub.add_parser("pretrained", help="list, download or publish pretrained models"))
+    robustness.add_arguments(sub.add_parser("robustness", help="accuracy under pixel noise and 2-pixel shifts"))
     demo.add_arguments(sub.add_parser("demo", help="several keraslosses losses on one small classifier"))
     docs.add_arguments(sub.add_parser("docs", help="build (and serve) the documentation site"))
     return parser

@@ -33,7 +33,15 @@ from pathlib import Path
 from models import data, evaluation
 from models.core.checks import check_at_least, check_choice
 from models.evaluation import paper
-from models.training import PRECISIONS, SIZES, TrainConfig, recipes, record, train, write_json
+from models.training import (
+    PRECISIONS,
+    SIZES,
+    TrainConfig,
+    recipes,
+    record,
+    train,
+    write_json,
+)
 
 log = logging.getLogger("keraslosses.reproduce")
 

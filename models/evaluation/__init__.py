@@ -139,6 +139,48 @@ def score(model, x, y, tsne=False, max_samples=None, seed=0, output_dir=None, na
     return result
 
 
+#: the perturbations of `robustness`: Gaussian pixel noise of these sigmas ...
+NOISE_SIGMAS = (0.1, 0.2, 0.3)
+#: ... and translations by this many pixels (up, down, left, right).
+SHIFT = 2
+
+
+def perturbations(x, sigmas=NOISE_SIGMAS, shift=SHIFT, seed=0):
+    """The perturbed copies of images `x` (N, H, W, C) in [0, 1], as
+    {name: images}: "clean"; "noise_<sigma>", x + N(0, sigma^2) clipped to
+    [0, 1] (seeded); "shift_<d>", the four translations by `shift` pixels
+    (zeros enter at the edge).
+
+        >>> x = np.zeros((1, 4, 4, 1), np.float32); x[0, 1, 1, 0] = 1.0
+        >>> moved = perturbations(x, sigmas=(), shift=1)
+        >>> [tuple(int(i) for i in np.argwhere(moved[k][0, ..., 0])[0]) for k in ("shift_up", "shift_right")]
+        [(0, 1), (1, 2)]
+    """
+    x = np.asarray(x, np.float32)
+    rng = np.random.default_rng(seed)
+    found = {"clean": x}
+    for sigma in sigmas:
+        found[f"noise_{sigma}"] = np.clip(x + rng.normal(0.0, sigma, x.shape).astype(np.float32), 0.0, 1.0)
+    moves = {"up": (-shift, 1), "down": (shift, 1), "left": (-shift, 2), "right": (shift, 2)}
+    for name, (step, axis) in moves.items():
+        moved = np.roll(x, step, axis=axis)
+        edge = [slice(None)] * 4
+        edge[axis] = slice(0, step) if step > 0 else slice(step, None)
+        moved[tuple(edge)] = 0.0
+        found[f"shift_{name}"] = moved
+    return found
+
+
+def robustness(model, x, y, sigmas=NOISE_SIGMAS, shift=SHIFT, seed=0, batch_size=512):
+    """Test accuracy of a classifying model on clean and perturbed images
+    (`perturbations`): {"clean", "noise_<sigma>"..., "shift" (the mean over
+    the four translations), "shift_<direction>"...}."""
+    y = np.asarray(y).reshape(-1)
+    accuracy = {name: float((model.predict(images, batch_size=batch_size, verbose=0).argmax(-1) == y).mean())
+                for name, images in perturbations(x, sigmas, shift, seed).items()}
+    accuracy["shift"] = float(np.mean([v for k, v in accuracy.items() if k.startswith("shift_")]))
+    return accuracy
+
 # -- plots ---------------------------------------------------------------------------------
 def _pyplot():
     import matplotlib
@@ -187,5 +229,24 @@ def plot_history(history, path):
         ax.plot(range(1, len(values) + 1), values, label=name)
     ax.set_xlabel("epoch")
     ax.legend(fontsize=7)
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_robustness(results, path, title="Accuracy under perturbations of the test split"):
+    """Grouped bars: one group per perturbation, one bar per model
+    (`results`: {model name: `robustness` dict}), saved as PNG."""
+    plt = _pyplot()
+    columns = [k for k in next(iter(results.values())) if k == "clean" or k.startswith("noise_") or k == "shift"]
+    width = 0.8 / len(results)
+    fig, ax = plt.subplots(figsize=(1.6 * len(columns) + 2, 4), dpi=100)
+    for i, (name, accuracy) in enumerate(results.items()):
+        ax.bar(np.arange(len(columns)) + i * width, [accuracy[c] for c in columns], width, label=name)
+    ax.set_xticks(np.arange(len(columns)) + 0.4 - width / 2, [c.replace("_", " ") for c in columns])
+    low = min(min(a[c] for c in columns) for a in results.values())
+    ax.set_ylim(max(0.0, low - 0.05), 1.0)
+    ax.set_ylabel("test accuracy")
+    ax.legend(fontsize=7, loc="lower left")
+    ax.set_title(title)
     fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
