@@ -202,7 +202,7 @@ def test_publish_adds_an_optimizer_free_file_and_its_entry(tmp_path):
     from models.training import TrainConfig, train
 
     run_dir = tmp_path / "run"
-    train(TrainConfig(model="cnn", dataset="digits", epochs=1, output_dir=str(run_dir), verbose=0))
+    train(TrainConfig(model="cnn", dataset="digits", epochs=1, validation=0.2, output_dir=str(run_dir), verbose=0))
     folder = tmp_path / "zoo"
     folder.mkdir()
     e = publish(run_dir, "cnn_digits", "digits", saved_models=folder, max_samples=200, note="a test")
@@ -211,6 +211,9 @@ def test_publish_adds_an_optimizer_free_file_and_its_entry(tmp_path):
     assert path.stat().st_size < (run_dir / "model.keras").stat().st_size / 2  # no Adam moments
     assert json.loads((folder / "manifest.json").read_text())["models"] == {"cnn_digits": json.loads(json.dumps(e))}
     assert e["training"]["command"].startswith("keraslosses train --model cnn --dataset digits --epochs 1 ")
+    assert e["training"]["command"].endswith(" --validation 0.2 --data-dir DATA_DIR")
+    trained = json.loads((run_dir / "train.json").read_text())["final"]
+    assert e["validation"]["accuracy"] == round(trained["val_accuracy"], 6) and 0.0 < e["validation"]["accuracy"] <= 1
     assert e["note"] == "a test" and e["arguments"]["num_classes"] == 10
     measured = measure(pretrained.load_model(path), "digits")
     assert measured["accuracy"] == e["metrics"]["accuracy"]

@@ -2,7 +2,9 @@
 
 `publish` (for maintainers) adds a `keraslosses train` run to
 `saved_models/`: an optimizer-free `<name>.keras` and its manifest entry
-(constructor arguments, size, SHA-256, test metrics, training settings).
+(constructor arguments, size, SHA-256, test metrics, the validation figures
+of runs with `--validation`, the `keraslosses train` command that repeats the
+run, its epochs, seconds and precision).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 import logging
 from pathlib import Path
 
-from models import data, pretrained
+from models import data, pretrained, training
 
 log = logging.getLogger("keraslosses.pretrained")
 
@@ -62,15 +64,17 @@ def publish(run_dir, name: str, dataset: str, *, data_dir=None, saved_models="sa
     model.save(path)
     metrics = measure(pretrained.load_model(path), dataset, data_dir, separability=True, max_samples=max_samples)
     cfg = trained["config"]
-    command = (f"keraslosses train --model {cfg['model']} --dataset {cfg['dataset']} --epochs {cfg['epochs']} "
-               f"--batch-size {cfg['batch_size']} --learning-rate {cfg['learning_rate']} --precision "
-               f"{cfg['precision']} --size {cfg['size']} --seed {cfg['seed']} --data-dir DATA_DIR")
+    command = training.train_command(cfg)
+    validation = {k[len("val_"):]: round(float(v), 6) for k, v in trained.get("final", {}).items()
+                  if k.startswith("val_")}
     entry = {"model": cfg["model"], "class": type(model).__name__, "arguments": dict(model.config),
              "dataset": dataset, "file": path.name, "bytes": path.stat().st_size, "sha256": pretrained.sha256(path),
              "parameters": int(model.count_params()), "metrics": metrics,
              "training": {"command": command, "epochs_run": trained["epochs_run"],
-                          "train_seconds": trained["train_seconds"]},
+                          "train_seconds": trained["train_seconds"], "precision": trained.get("precision")},
              "keraslosses_version": keraslosses.__version__}
+    if validation:  # the figures the recipe was chosen on (`--validation`)
+        entry["validation"] = validation
     if note:
         entry["note"] = note
     manifest_file = folder / "manifest.json"

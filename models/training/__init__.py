@@ -128,6 +128,32 @@ class TrainConfig:
         return record(self)
 
 
+def train_command(config):
+    """The `keraslosses train` command line that repeats a recorded
+    `TrainConfig` (a dict, as in `train.json`), the data folder as DATA_DIR.
+
+        >>> train_command({**dataclasses.asdict(TrainConfig(model="cnn", dataset="mnist")),
+        ...                "augment": True, "weight_decay": 5e-4, "validation": 0.1})
+        'keraslosses train --model cnn --dataset mnist --epochs 10 --batch-size 64 --learning-rate 0.001 --precision auto --size small --seed 0 --augment --weight-decay 0.0005 --validation 0.1 --data-dir DATA_DIR'
+    """
+    c, d = config, dataclasses.asdict(TrainConfig(model=config["model"]))
+    parts = ["keraslosses train", f"--model {c['model']} --dataset {c['dataset']} --epochs {c['epochs']}",
+             f"--batch-size {c['batch_size']} --learning-rate {c['learning_rate']} --precision {c['precision']}",
+             f"--size {c['size']} --seed {c['seed']}"]
+    if c.get("strategy", d["strategy"]) != d["strategy"]:
+        parts.append(f"--strategy {c['strategy']}")
+    if c.get("labelled_fraction") is not None:
+        parts.append(f"--labelled-fraction {c['labelled_fraction']}")
+    if c.get("augment"):
+        parts.append("--augment")
+    if c.get("schedule", d["schedule"]) != d["schedule"]:
+        parts.append(f"--schedule {c['schedule']} --warmup-epochs {c['warmup_epochs']}")
+    for key in ("weight_decay", "label_smoothing", "validation"):
+        if c.get(key):
+            parts.append(f"--{key.replace('_', '-')} {c[key]}")
+    return " ".join([*parts, "--data-dir DATA_DIR"])
+
+
 def record(config, paths=("data_dir", "output_dir")):
     """A config dataclass as written to a results file: its `paths` fields
     relative to the working directory, so the file holds no absolute path of
