@@ -116,6 +116,9 @@ def card(name, entry, pictures):
              (f"{training.get('epochs_run', '?')} epochs, {training.get('train_seconds', 0):.0f} s of training "
              f"(keraslosses {entry.get('keraslosses_version', '?')})."), "",
              "## Test figures", "", *figures_table(entry), "",
+             *([("Validation figures (the held-out part of the training set the recipe was chosen on): "
+                 + ", ".join(f"{k} {v:.4f}" for k, v in entry["validation"].items()) + "."), ""]
+               if entry.get("validation") else []),
              f"The paper's figures: {paper.source()}." if isinstance(paper.source(), str) else "", "",
              "## Pictures", ""]
     if pictures:
