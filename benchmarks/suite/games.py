@@ -40,6 +40,7 @@ VARIANTS = {
     "se_nc": ("se_nc", {}, {}, "both (the default)"),
     "se_nc:eg0.3": ("se_nc", {"encoder_gradient": 0.3}, {}, "default, encoder hears 0.3 of the game"),
     "se_nc:eg0": ("se_nc", {"encoder_gradient": 0.0}, {}, "default, encoder cut off from the game"),
+    "se_co": ("se_co", {}, {}, "for comparison: the cooperative SE (labels reach the separator directly)"),
     "ac_nc_v2:plain": ("ac_nc_v2_mse", {"class_weight": 0.0, "posterior_weight": 0.0}, {},
                        "AC(nc) v2: matching-aware D on (image, label), adversarial term only"),
     "ac_nc_v2:ce": ("ac_nc_v2_mse", {"posterior_weight": 0.0}, {}, "+ D's K-way cross-entropy"),
@@ -91,10 +92,11 @@ def accuracies(model, x, y):
     import numpy as np
 
     probs = np.asarray(model(x))
-    logits = np.asarray(model.discriminator(x))
-    return {"accuracy": float(np.mean(probs.argmax(-1) == y)),
-            "entropy": float(np.mean(-np.sum(probs * np.log(np.maximum(probs, 1e-12)), -1))),
-            "d_accuracy": float(np.mean(logits.argmax(-1) == y))}
+    found = {"accuracy": float(np.mean(probs.argmax(-1) == y)),
+             "entropy": float(np.mean(-np.sum(probs * np.log(np.maximum(probs, 1e-12)), -1)))}
+    if model.discriminator is not None:  # the non-cooperative games (not the se_co reference)
+        found["d_accuracy"] = float(np.mean(np.asarray(model.discriminator(x)).argmax(-1) == y))
+    return found
 
 
 def diagnostics(x_val, y_val):
@@ -163,7 +165,8 @@ def summarize(runs):
             accuracy = [r["accuracy"] for r in digits]
             row.update(digits_min=min(accuracy), digits_mean=sum(accuracy) / len(accuracy),
                        digits_seeds=[r["seed"] for r in digits],
-                       digits_d_accuracy=sum(r["d_accuracy"] for r in digits) / len(digits),
+                       digits_d_accuracy=(sum(r["d_accuracy"] for r in digits) / len(digits)
+                                          if all("d_accuracy" in r for r in digits) else None),
                        digits_separability=sum(r["separability"] for r in digits) / len(digits))
         if mnist:
             row.update(mnist_accuracy=mnist[0]["accuracy"], mnist_separability=mnist[0]["separability"])
@@ -193,7 +196,8 @@ def run(config: GamesBenchConfig):
             for seed in config.seeds if dataset == "digits" else config.seeds[:1]:
                 result = run_variant(variant, dataset, seed, config.data_dir)
                 log.info("%s on %s, seed %d: accuracy %.3f, D %.3f, separability %.3f (%.0f s)", variant, dataset,
-                         seed, result["accuracy"], result["d_accuracy"], result["separability"], result["seconds"])
+                         seed, result["accuracy"], result.get("d_accuracy", float("nan")), result["separability"],
+                         result["seconds"])
                 runs.append(result)
     rows = summarize(runs)
     harness.write({"machine": harness.machine(), "config": dataclasses.asdict(config), "rows": rows, "runs": runs},
