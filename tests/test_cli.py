@@ -287,7 +287,11 @@ def test_precision_auto_picks_bfloat16_only_where_the_cpu_has_it(tmp_path, caplo
         assert training.resolve_precision("auto", {"avx2", "avx512_bf16"}) == "mixed_bfloat16"
         assert training.resolve_precision("auto", {"avx2", "amx_bf16"}) == "mixed_bfloat16"
         assert training.resolve_precision("auto", {"avx2", "avx512f"}) == "float32"
+        # the small networks train slower in bfloat16 even with the hardware (training.json)
+        assert training.resolve_precision("auto", {"avx512_bf16"}, size="small") == "float32"
+        assert training.resolve_precision("auto", {"avx512_bf16"}, size="paper") == "mixed_bfloat16"
     assert "mixed_bfloat16 (the CPU has avx512_bf16)" in caplog.text and "no bfloat16 hardware" in caplog.text
+    assert "float32 (the small networks are slower in bfloat16)" in caplog.text
     assert training.resolve_precision("mixed_float16", set()) == "mixed_float16"
     assert training.TrainConfig(model="cnn").precision == "auto"
 

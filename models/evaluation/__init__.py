@@ -246,7 +246,7 @@ def plot_robustness(results, path, title="Accuracy under perturbations of the te
     low = min(min(a[c] for c in columns) for a in results.values())
     ax.set_ylim(max(0.0, low - 0.05), 1.0)
     ax.set_ylabel("test accuracy")
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_title(title)
     fig.savefig(path, bbox_inches="tight")
     plt.close(fig)

@@ -65,13 +65,20 @@ def cpu_flags(path="/proc/cpuinfo"):
         return set()
 
 
-def resolve_precision(precision, flags=None):
+def resolve_precision(precision, flags=None, size=None):
     """The dtype policy a `precision` setting means here: "auto" is
     "mixed_bfloat16" where the CPU has bfloat16 hardware (`BFLOAT16_FEATURES`)
     and "float32" elsewhere (emulated bfloat16 was 5-13x slower than float32
-    on an AVX2-only CPU); any other value is itself. The choice is logged."""
+    on an AVX2-only CPU), and "float32" for the small networks whatever the
+    CPU (`benchmarks/results/training.json`: bfloat16 trained them at
+    0.56-0.96x the float32 speed even with AVX-512 BF16; it paid 1.6-2.0x
+    for the large and paper-size Auto-classifier). Any other value is itself.
+    The choice is logged."""
     if precision != "auto":
         return precision
+    if size == "small":
+        log.info("--precision auto: float32 (the small networks are slower in bfloat16)")
+        return "float32"
     found = sorted(set(BFLOAT16_FEATURES) & (cpu_flags() if flags is None else set(flags)))
     chosen = "mixed_bfloat16" if found else "float32"
     log.info("--precision auto: %s (%s)", chosen,
@@ -240,7 +247,7 @@ def train(config: TrainConfig):
         x, y, x_val, y_val = data.validation_split(x, y, config.validation, seed=config.seed)
     log.info("%s: %d training images of shape %s%s", config.dataset, len(x), x.shape[1:],
              f", {len(x_val)} held out for validation" if config.validation else "")
-    precision = resolve_precision(config.precision)
+    precision = resolve_precision(config.precision, size=config.size)
     steps_per_epoch = math.ceil(len(x) / config.batch_size)
     with distribution_strategy(config.strategy).scope():
         model = registry.create(config.model, input_shape=shape, num_classes=classes,
