@@ -52,10 +52,23 @@ class RobustnessConfig:
             raise ValueError(f"`shift` must be >= 1 pixel; received shift={self.shift}")
 
 
+def labels(specs):
+    """A table label per MODEL: the pretrained name, else the file's stem,
+    else (two files of one stem, e.g. `keraslosses train`'s model.keras) its
+    folder's name.
+
+        >>> labels(["cnn_mnist", "runs/a/model.keras", "runs/b/model.keras", "x/ac.keras"])
+        ['cnn_mnist', 'a', 'b', 'ac']
+    """
+    stems = [spec if spec in pretrained.list_pretrained() else Path(spec).stem for spec in specs]
+    return [Path(spec).parent.name if stems.count(stem) > 1 and spec != stem else stem
+            for spec, stem in zip(specs, stems)]
+
+
 def _load(spec):
     if spec in pretrained.list_pretrained():
-        return spec, pretrained.load_pretrained(spec)
-    return Path(spec).stem, pretrained.load_model(spec)
+        return pretrained.load_pretrained(spec)
+    return pretrained.load_model(spec)
 
 
 def format_table(results):
@@ -76,8 +89,8 @@ def run(config: RobustnessConfig) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     x, y = data.load_arrays(config.dataset, "test", config.data_dir)
     results = {}
-    for spec in config.models:
-        name, model = _load(spec)
+    for spec, name in zip(config.models, labels(config.models)):
+        model = _load(spec)
         if not model.classifies:
             raise ValueError(f"MODEL {spec!r} does not classify ({type(model).__name__}); robustness needs "
                              "class predictions")
