@@ -9,7 +9,8 @@ Each builder returns a functional `keras.Model` (a "player"). Two sizes:
 * "paper": the paper-grade size: three stages of two 3x3 convolutions (32,
   64, 128 filters) with BatchNorm, max-pooling between stages, global
   average pooling and dropout 0.3 (289k parameters as a classifier at
-  28x28); the decoder mirrors it with BatchNorm. Discriminators get the same
+  28x28); encoders read their code from the spatial map instead (see
+  `encoder`); the decoder mirrors it with BatchNorm. Discriminators get the same
   convolutions *without* BatchNorm (LeakyReLU, dropout): inside a GAN's
   discriminator, BatchNorm couples the real and fake samples of a batch and
   lets D judge batch statistics instead of samples.
@@ -35,7 +36,8 @@ from keras import layers
 SIZES = {
     "small": {"filters": (16, 32), "convs_per_stage": 1, "hidden": 64},
     "large": {"filters": (32, 64, 128), "convs_per_stage": 2, "hidden": 256},
-    "paper": {"filters": (32, 64, 128), "convs_per_stage": 2, "hidden": 256, "normalize": True, "dropout": 0.3},
+    "paper": {"filters": (32, 64, 128), "convs_per_stage": 2, "hidden": 256, "normalize": True, "dropout": 0.3,
+              "spatial_channels": 32},
 }
 
 
@@ -60,10 +62,11 @@ def _batch_norm():
     return layers.BatchNormalization(momentum=0.9)
 
 
-def _paper_trunk(inputs, spec, filters, discriminator):
+def _paper_trunk(inputs, spec, filters, discriminator, spatial):
     """The "paper" stages: two 3x3 convolutions with BatchNorm (LeakyReLU and
-    no BatchNorm in a discriminator), max-pooling between stages, global
-    average pooling, dropout."""
+    no BatchNorm in a discriminator), max-pooling between stages; then
+    global average pooling and dropout, or, `spatial`, a 1x1 convolution to
+    `spatial_channels` flattened (no dropout)."""
     x = inputs
     for stage, f in enumerate(filters):
         if stage:
@@ -71,17 +74,21 @@ def _paper_trunk(inputs, spec, filters, discriminator):
         for _ in range(spec["convs_per_stage"]):
             x = layers.Conv2D(f, 3, padding="same", use_bias=discriminator)(x)
             x = layers.LeakyReLU(0.2)(x) if discriminator else layers.ReLU()(_batch_norm()(x))
+    if spatial:
+        return layers.Flatten()(layers.Conv2D(spec["spatial_channels"], 1)(x))
     x = layers.GlobalAveragePooling2D()(x)
     return layers.Dropout(spec["dropout"])(x)
 
 
-def conv_trunk(input_shape, size="small", name="trunk", discriminator=False):
-    """Convolutional feature extractor: image -> flat features."""
+def conv_trunk(input_shape, size="small", name="trunk", discriminator=False, spatial=False):
+    """Convolutional feature extractor: image -> flat features. `spatial`
+    (the "paper" size only) keeps where the features are, for codes that
+    must be decoded back to images (see `encoder`)."""
     spec = _spec(size)
     inputs = keras.Input(tuple(input_shape), name="image")
     filters = spec["filters"][: _stages(input_shape, spec["filters"])]
     if spec.get("normalize"):
-        return keras.Model(inputs, _paper_trunk(inputs, spec, filters, discriminator), name=name)
+        return keras.Model(inputs, _paper_trunk(inputs, spec, filters, discriminator, spatial), name=name)
     x = inputs
     for f in filters:
         for i in range(spec["convs_per_stage"]):
@@ -91,8 +98,17 @@ def conv_trunk(input_shape, size="small", name="trunk", discriminator=False):
 
 
 def encoder(input_shape, latent_dim, size="small", name="encoder"):
-    """p: image -> latent code z (linear output, float32)."""
-    trunk = conv_trunk(input_shape, size, name=f"{name}_trunk")
+    """p: image -> latent code z (linear output, float32).
+
+    At the "paper" size the code is read from the spatial feature map (a 1x1
+    convolution to 32 channels, flattened), not from its global average
+    with dropout as in the classifier: averaging away where the strokes are
+    left the decoder little to rebuild them from. On an MNIST subset (4
+    epochs of SE(co), validation split; `python scripts/bench_encoder.py`)
+    the reconstruction MSE fell from 0.062 to 0.032 and the separator's
+    accuracy rose from 0.941 to 0.965; with dropout 0.3 kept on the flattened
+    features they were 0.039 and 0.851."""
+    trunk = conv_trunk(input_shape, size, name=f"{name}_trunk", spatial=True)
     x = layers.Dense(_spec(size)["hidden"], activation="relu")(trunk.output)
     z = layers.Dense(latent_dim, dtype="float32", name="latent")(x)
     return keras.Model(trunk.input, z, name=name)
