@@ -65,8 +65,7 @@ def publish(run_dir, name: str, dataset: str, *, data_dir=None, saved_models="sa
     metrics = measure(pretrained.load_model(path), dataset, data_dir, separability=True, max_samples=max_samples)
     cfg = trained["config"]
     command = training.train_command(cfg)
-    validation = {k[len("val_"):]: round(float(v), 6) for k, v in trained.get("final", {}).items()
-                  if k.startswith("val_")}
+    validation = {k: round(float(v), 6) for k, v in training.validation_figures(trained.get("final", {})).items()}
     entry = {"model": cfg["model"], "class": type(model).__name__, "arguments": dict(model.config),
              "dataset": dataset, "file": path.name, "bytes": path.stat().st_size, "sha256": pretrained.sha256(path),
              "parameters": int(model.count_params()), "metrics": metrics,

@@ -40,6 +40,7 @@ from models.training import (
     recipes,
     record,
     train,
+    validation_figures,
     write_json,
 )
 
@@ -115,10 +116,9 @@ def _score(name, config, out, x_test, y_test):
     result = evaluation.score(model, x_test, y_test, tsne=True, max_samples=config.max_samples, seed=config.seed,
                               output_dir=out / name, name=name)
     classification = result.get("classification", {})
-    final = summary.get("final", {})
     return {"model": name, "settings": config.settings(), "dtype_policy": summary["precision"],
             "train": record(train_config), "train_seconds": summary["train_seconds"],
-            "validation": {k[len("val_"):]: v for k, v in final.items() if k.startswith("val_")},
+            "validation": validation_figures(summary.get("final", {})),
             "accuracy": classification.get("accuracy"), "f1": classification.get("macro_f1"),
             "precision": classification.get("precision"), "recall": classification.get("recall"),
             "separability": result["separability"]["knn_accuracy"],

@@ -52,23 +52,17 @@ class RobustnessConfig:
             raise ValueError(f"`shift` must be >= 1 pixel; received shift={self.shift}")
 
 
-def labels(specs):
-    """A table label per MODEL: the pretrained name, else the file's stem,
-    else (two files of one stem, e.g. `keraslosses train`'s model.keras) its
-    folder's name.
+def labels(specs, known):
+    """A table label per MODEL: the pretrained name (`known`: the zoo's
+    names), else the file's stem, else (two files of one stem, e.g.
+    `keraslosses train`'s model.keras) its folder's name.
 
-        >>> labels(["cnn_mnist", "runs/a/model.keras", "runs/b/model.keras", "x/ac.keras"])
+        >>> labels(["cnn_mnist", "runs/a/model.keras", "runs/b/model.keras", "x/ac.keras"], {"cnn_mnist"})
         ['cnn_mnist', 'a', 'b', 'ac']
     """
-    stems = [spec if spec in pretrained.list_pretrained() else Path(spec).stem for spec in specs]
+    stems = [spec if spec in known else Path(spec).stem for spec in specs]
     return [Path(spec).parent.name if stems.count(stem) > 1 and spec != stem else stem
             for spec, stem in zip(specs, stems)]
-
-
-def _load(spec):
-    if spec in pretrained.list_pretrained():
-        return pretrained.load_pretrained(spec)
-    return pretrained.load_model(spec)
 
 
 def format_table(results):
@@ -89,8 +83,9 @@ def run(config: RobustnessConfig) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     x, y = data.load_arrays(config.dataset, "test", config.data_dir)
     results = {}
-    for spec, name in zip(config.models, labels(config.models)):
-        model = _load(spec)
+    known = set(pretrained.list_pretrained())
+    for spec, name in zip(config.models, labels(config.models, known)):
+        model = pretrained.load_pretrained(spec) if spec in known else pretrained.load_model(spec)
         if not model.classifies:
             raise ValueError(f"MODEL {spec!r} does not classify ({type(model).__name__}); robustness needs "
                              "class predictions")

@@ -65,12 +65,6 @@ def _split(doc):
     return " ".join(head.split()).rstrip("."), rest
 
 
-def _defining_module(package, name, value):
-    if package == "models":
-        return package.__dict__.get("_EXPORTS", {}).get(name) or importlib.import_module("models")._EXPORTS[name]
-    return getattr(value, "__module__", package.__name__)
-
-
 def pages():
     """Every API page, losses first; each public name is on exactly one."""
     import keraslosses

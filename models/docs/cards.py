@@ -119,7 +119,7 @@ def card(name, entry, pictures):
              *([("Validation figures (the held-out part of the training set the recipe was chosen on): "
                  + ", ".join(f"{k} {v:.4f}" for k, v in entry["validation"].items()) + "."), ""]
                if entry.get("validation") else []),
-             f"The paper's figures: {paper.source()}." if isinstance(paper.source(), str) else "", "",
+             f"The paper's figures: {paper.source()}.", "",
              "## Pictures", ""]
     if pictures:
         lines += [f"![t-SNE of the codes of {name}]({pictures['tsne']})", ""]

@@ -73,7 +73,7 @@ def residual_and_one(x):
 
 
 def target_one(x):
-    """Target 1, prediction x."""
+    """Target 1, prediction x (for the binary losses: label 1 and the logit x)."""
     ops = _ops()
     return ops.ones_like(x)[:, None], x[:, None]
 
@@ -103,11 +103,6 @@ def mean_with_log_var(value):
         ops = _ops()
         return x[:, None], ops.full_like(x, value)[:, None]
     return inputs
-
-
-def positive_logit(x):
-    """Label 1 and the logit x."""
-    return target_one(x)
 
 
 def first_class(one_hot=True, classes=3):
@@ -177,10 +172,10 @@ FIGURES = (
            tuple(Curve(f"log_var={s}", "gaussian_kl", mean_with_log_var(s)) for s in (-1.0, 0.0, 1.0)),
            caption="`GaussianKL` is this term as a loss on concat([mean, log_var])."),
     Figure("binary_crossentropy", "Binary cross-entropy (label 1) over label smoothing", "logit",
-           _sweep("binary_crossentropy", positive_logit, "label_smoothing", (0.0, 0.1, 0.3), from_logits=True),
+           _sweep("binary_crossentropy", target_one, "label_smoothing", (0.0, 0.1, 0.3), from_logits=True),
            x_range=(-6.0, 6.0)),
     Figure("binary_focal_crossentropy", "Binary focal cross-entropy (label 1, alpha 0.25) over gamma", "logit",
-           _sweep("binary_focal_crossentropy", positive_logit, "gamma", (0.0, 1.0, 2.0, 5.0), from_logits=True),
+           _sweep("binary_focal_crossentropy", target_one, "gamma", (0.0, 1.0, 2.0, 5.0), from_logits=True),
            x_range=(-6.0, 6.0)),
     Figure("categorical_crossentropy", "Categorical cross-entropy over label smoothing (3 classes)",
            "logit of the true class (the others 0)",

@@ -135,6 +135,16 @@ class TrainConfig:
         return record(self)
 
 
+def validation_figures(final):
+    """The held-out figures of a run's final logs (`train.json`'s "final"),
+    without Keras' "val_" prefix; empty for a run without `validation`.
+
+        >>> validation_figures({"accuracy": 0.99, "val_accuracy": 0.98, "val_loss": 0.1})
+        {'accuracy': 0.98, 'loss': 0.1}
+    """
+    return {k[len("val_"):]: v for k, v in final.items() if k.startswith("val_")}
+
+
 def train_command(config):
     """The `keraslosses train` command line that repeats a recorded
     `TrainConfig` (a dict, as in `train.json`), the data folder as DATA_DIR.
