@@ -42,7 +42,8 @@ TRACES = BACKEND in ("tensorflow", "jax")
 
 def value_and_grads(fn, args):
     """(sum of fn(*args), [d sum / d arg]) as NumPy, args as float64 arrays."""
-    args = [np.asarray(a, np.float64) for a in args]
+    # Through NumPy: the args may be device tensors (torch on a GPU).
+    args = [np.asarray(keras.ops.convert_to_numpy(a), np.float64) for a in args]
     if BACKEND == "tensorflow":
         import tensorflow as tf
 
@@ -63,7 +64,7 @@ def value_and_grads(fn, args):
         leaves = [torch.tensor(a, requires_grad=True) for a in args]
         total = torch.sum(fn(*leaves))
         grads = torch.autograd.grad(total, leaves, allow_unused=True)
-        return float(total.detach()), [np.zeros_like(a) if g is None else g.detach().numpy() for a, g in zip(args, grads)]
+        return float(total.detach()), [np.zeros_like(a) if g is None else g.detach().cpu().numpy() for a, g in zip(args, grads)]
     raise NotImplementedError(BACKEND)
 
 

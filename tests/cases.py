@@ -170,11 +170,14 @@ def _onehot_twin(keras_cls, k, **kw):
 
 
 def _discriminator_twin(real, fake):
+    # NumPy first: the logits may be device tensors (torch on a GPU).
+    real, fake = keras.ops.convert_to_numpy(real), keras.ops.convert_to_numpy(fake)
     bce = keras.losses.BinaryCrossentropy(from_logits=True, reduction=None)
     return keras.ops.convert_to_numpy(bce(np.ones_like(real), real) + bce(np.zeros_like(fake), fake))
 
 
 def _generator_twin(t, fake):
+    fake = keras.ops.convert_to_numpy(fake)
     bce = keras.losses.BinaryCrossentropy(from_logits=True, reduction=None)
     return keras.ops.convert_to_numpy(bce(np.ones_like(fake), fake))
 
