@@ -37,6 +37,7 @@ def test_the_manifest_lists_every_required_model_and_stays_small():
     assert sum(e["bytes"] for e in MANIFEST.values()) < 70e6
     for name, e in MANIFEST.items():
         assert name == f"{e['model']}_{e['dataset']}" and e["file"] == f"{name}.keras"
+        assert _stored_dtypes(SAVED / e["file"]) == {"float16"}, name
         assert {"accuracy", "separability_knn"} <= set(e["metrics"]) and e["training"]["command"].startswith(
             f"keraslosses train --model {e['model']} --dataset {e['dataset']}")
 
@@ -213,10 +214,21 @@ def test_the_zoo_readme_table_is_the_manifest(tmp_path):
     assert not write_readme_table(readme, MANIFEST) and readme.read_text() == "no markers"
 
 
-def test_store_float16_halves_the_file_and_loads_the_rounded_weights(tmp_path):
-    import h5py
-    import keras
+def _stored_dtypes(path) -> set:
+    """The dtypes of the weight arrays inside the `.keras` file at `path`."""
+    import io
     import zipfile
+
+    import h5py
+
+    dtypes = set()
+    with zipfile.ZipFile(path) as archive, h5py.File(io.BytesIO(archive.read("model.weights.h5"))) as f:
+        f.visititems(lambda name, obj: dtypes.add(str(obj.dtype)) if isinstance(obj, h5py.Dataset) else None)
+    return dtypes
+
+
+def test_store_float16_halves_the_file_and_loads_the_rounded_weights(tmp_path):
+    import keras
 
     rng = np.random.default_rng(0)
     model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(256), keras.layers.BatchNormalization(),
@@ -227,12 +239,7 @@ def test_store_float16_halves_the_file_and_loads_the_rounded_weights(tmp_path):
     before = path.stat().st_size
     store_float16(path)
     assert path.stat().st_size < 0.75 * before
-    with zipfile.ZipFile(path) as archive:
-        (tmp_path / "w.h5").write_bytes(archive.read("model.weights.h5"))
-    with h5py.File(tmp_path / "w.h5") as f:
-        dtypes = set()
-        f.visititems(lambda name, obj: dtypes.add(str(obj.dtype)) if isinstance(obj, h5py.Dataset) else None)
-    assert dtypes == {"float16"}
+    assert _stored_dtypes(path) == {"float16"}
     restored = keras.saving.load_model(path)
     assert [w.dtype for w in restored.weights] == ["float32"] * len(model.weights)
     for got, want in zip(restored.get_weights(), model.get_weights()):
@@ -253,7 +260,8 @@ def test_publish_adds_an_optimizer_free_file_and_its_entry(tmp_path):
     e = publish(run_dir, "cnn_digits", "digits", saved_models=folder, max_samples=200, note="a test")
     path = folder / "cnn_digits.keras"
     assert e["bytes"] == path.stat().st_size and e["sha256"] == pretrained.sha256(path)
-    assert path.stat().st_size < (run_dir / "model.keras").stat().st_size / 4  # no Adam moments, float16
+    assert path.stat().st_size < (run_dir / "model.keras").stat().st_size / 2  # no Adam moments
+    assert _stored_dtypes(path) == {"float16"}
     manifest = json.loads((folder / "manifest.json").read_text())["models"]
     assert (folder / "README.md").read_text() == f"# zoo\n{README_BEGIN}\n{markdown_table(manifest)}\n{README_END}\ntail\n"
     assert "- `cnn_digits`: a test" in markdown_table(manifest)
