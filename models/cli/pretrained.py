@@ -138,8 +138,9 @@ def markdown_table(rows: dict) -> str:
     def figure(value):
         return "-" if value is None else f"{value:.4f}"
 
-    lines = ["| name | class | dataset | size | accuracy | reconstruction MSE | separability (kNN) "
-             "| validation accuracy | parameters | MB |", "|---|---|---|---|---|---|---|---|---|---|"]
+    header = ("| name | class | dataset | size | accuracy | reconstruction MSE | separability (kNN) "
+              "| validation accuracy | parameters | MB |")
+    lines = [header, "|---|---|---|---|---|---|---|---|---|---|"]
     for name, e in sorted(rows.items()):
         m = e["metrics"]
         lines.append(f"| `{name}` | {e['class']} | {e['dataset']} | {e['arguments'].get('size', 'small')} "
