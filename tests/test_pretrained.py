@@ -16,8 +16,15 @@ import numpy as np
 import pytest
 
 from models import pretrained
-from models.cli.pretrained import (README_BEGIN, README_END, markdown_table, measure, publish, store_float16,
-                                   write_readme_table)
+from models.cli.pretrained import (
+    README_BEGIN,
+    README_END,
+    markdown_table,
+    measure,
+    publish,
+    store_float16,
+    write_readme_table,
+)
 from tests.conftest import ROOT
 
 SAVED = ROOT / "saved_models"
