@@ -64,12 +64,13 @@ def test_table_format():
     assert "| 8 | 1.0 | not run | - | 3 | not run |" in table
 
 
-@pytest.mark.parametrize("script", ["bench_losses.py", "bench_training.py"])
-def test_script_wrappers_have_help(script, tmp_path):
+@pytest.mark.parametrize(("script", "option"), [("bench_losses.py", "--quick"), ("bench_training.py", "--quick"),
+                                                 ("bench_recipe.py", "--subset")])
+def test_script_wrappers_have_help(script, option, tmp_path):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / script), "--help"], capture_output=True, text=True,
                           cwd=tmp_path, env=env, timeout=120)
-    assert proc.returncode == 0 and "--quick" in proc.stdout, proc.stderr[-2000:]
+    assert proc.returncode == 0 and option in proc.stdout, proc.stderr[-2000:]
 
 
 def test_the_harness_interleaves_and_takes_medians():

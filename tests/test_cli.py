@@ -376,3 +376,37 @@ def test_robustness_command_on_a_shipped_model(tmp_path):
     assert abs(accuracy["clean"] - pretrained.entry("cnn_mnist")["metrics"]["accuracy"]) < 1e-4
     assert accuracy["noise_0.3"] < accuracy["noise_0.1"] <= accuracy["clean"] + 0.005
     assert (tmp_path / "robustness_mnist.png").stat().st_size > 10_000
+
+
+def test_subset_trains_on_a_stratified_part_of_the_training_split(tmp_path, caplog):
+    import numpy as np
+
+    from models import data, training
+
+    with pytest.raises(ValueError, match=r"subset.*19"):
+        training.TrainConfig(model="cnn", subset=19)  # digits has 10 classes: at least 20
+    cfg = training.TrainConfig(model="cnn", epochs=1, subset=400, validation=0.25, output_dir=str(tmp_path), verbose=0)
+    with caplog.at_level("INFO", logger="keraslosses.training"):
+        training.train(cfg)
+    assert "digits: 300 training images of shape (8, 8, 1), 100 held out for validation" in caplog.text
+    assert training.train_command(json.loads((tmp_path / "train.json").read_text())["config"]).endswith(
+        " --validation 0.25 --subset 400 --data-dir DATA_DIR")
+    x, y = data.load_arrays("digits", "train")
+    kept = data.validation_split(x, y, len(x) - 400, seed=0)[1]
+    assert len(kept) == 400 and np.bincount(kept).min() >= 38  # every class, in proportion
+
+
+def test_the_recipe_ablation_changes_one_setting_per_variant():
+    from benchmarks.suite import recipe
+    from models.training import recipes
+
+    paper = recipes.settings("paper", "cnn", "fashion_mnist")
+    configs = {v: recipe.config(v, "fashion_mnist", 1, subset=15_000, epochs=8, data_dir=None, runs_dir="runs/x")
+               for v in recipe.VARIANTS}
+    base = dataclasses.asdict(configs["recipe"])
+    assert base["subset"] == 15_000 and base["epochs"] == 8 and base["seed"] == 1 and base["validation"] == 1 / 3
+    assert all(base[k] == v for k, v in paper.items() if k not in ("epochs", "validation"))
+    for variant, cfg in configs.items():
+        changed = {k for k, v in dataclasses.asdict(cfg).items() if v != base[k]} - {"output_dir"}
+        assert changed == set(recipe.VARIANTS[variant]), variant
+        assert cfg.output_dir == f"runs/x/fashion_mnist/{variant}/seed1"

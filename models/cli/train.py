@@ -46,6 +46,9 @@ def add_train_arguments(parser):
                         help="of the cross-entropy term (Auto-classifiers, cnn)")
     parser.add_argument("--validation", type=float, default=d["validation"],
                         help="fraction of the training set held out (stratified) to choose hyperparameters on")
+    parser.add_argument("--subset", type=int, default=None,
+                        help="train (and validate) on a stratified, seeded subset of this many training images, "
+                             "for quick ablations (default: all)")
     parser.add_argument("--seed", type=int, default=d["seed"])
     parser.add_argument("--data-dir", default=None, help=f"folder of local dataset files (or ${data.ENV_DATA_DIR})")
     parser.add_argument("--output-dir", default=d["output_dir"])
@@ -58,7 +61,8 @@ def _train(args):
         learning_rate=args.learning_rate, precision=args.precision, strategy=args.strategy,
         labelled_fraction=args.labelled_fraction, size=args.size, augment=args.augment, schedule=args.schedule,
         warmup_epochs=args.warmup_epochs, weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
-        validation=args.validation, seed=args.seed, data_dir=args.data_dir, output_dir=args.output_dir))
+        validation=args.validation, subset=args.subset, seed=args.seed, data_dir=args.data_dir,
+        output_dir=args.output_dir))
     return 0
 
 

@@ -109,6 +109,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     label_smoothing: float = 0.0
     validation: float = 0.0
+    subset: int | None = None
     seed: int = 0
     data_dir: str | None = None
     output_dir: str = "runs/train"
@@ -127,6 +128,8 @@ class TrainConfig:
         check_between(self.weight_decay, "weight_decay", 0.0)
         check_between(self.label_smoothing, "label_smoothing", 0.0, 1.0)
         check_between(self.validation, "validation", 0.0, 0.5)
+        if self.subset is not None:
+            check_at_least(self.subset, "subset", 2 * data.info(self.dataset)[1])
         if self.labelled_fraction is not None:
             check_fraction(self.labelled_fraction, "labelled_fraction")
 
@@ -165,7 +168,7 @@ def train_command(config):
         parts.append("--augment")
     if c.get("schedule", d["schedule"]) != d["schedule"]:
         parts.append(f"--schedule {c['schedule']} --warmup-epochs {c['warmup_epochs']}")
-    for key in ("weight_decay", "label_smoothing", "validation"):
+    for key in ("weight_decay", "label_smoothing", "validation", "subset"):
         if c.get(key):
             parts.append(f"--{key.replace('_', '-')} {c[key]}")
     return " ".join([*parts, "--data-dir DATA_DIR"])
@@ -252,6 +255,8 @@ def train(config: TrainConfig):
     keras.utils.set_random_seed(config.seed)
     shape, classes = data.info(config.dataset)
     x, y = data.load_arrays(config.dataset, "train", config.data_dir)
+    if config.subset is not None and config.subset < len(x):  # quick ablations: a stratified, seeded subset
+        x, y, _, _ = data.validation_split(x, y, len(x) - config.subset, seed=config.seed)
     validation = None
     if config.validation:
         x, y, x_val, y_val = data.validation_split(x, y, config.validation, seed=config.seed)
