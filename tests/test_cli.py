@@ -316,7 +316,7 @@ def test_the_cosine_schedule_warms_up_then_decays_and_weight_decay_means_adamw()
 
 
 @pytest.mark.parametrize("field, value", [("schedule", "linear"), ("weight_decay", -1.0), ("label_smoothing", 1.5),
-                                          ("validation", 0.9), ("size", "huge")])
+                                          ("validation", 0.9), ("size", "huge"), ("label_loss", "cce")])
 def test_bad_recipe_settings_are_value_errors_naming_them(field, value):
     from models import training
 
@@ -330,6 +330,18 @@ def test_label_smoothing_on_a_model_without_cross_entropy_is_a_value_error(tmp_p
     with pytest.raises(ValueError, match="label_smoothing.*ae"):
         training._model_arguments(training.TrainConfig(model="ae", label_smoothing=0.1))
     assert training._model_arguments(training.TrainConfig(model="cnn", label_smoothing=0.1))["label_smoothing"] == 0.1
+
+
+def test_label_loss_reaches_the_super_encoders_only(tmp_path):
+    from models import training
+
+    with pytest.raises(ValueError, match=r"`label_loss` applies to the Super-encoders.*label_loss='mse' for cnn"):
+        training._model_arguments(training.TrainConfig(model="cnn", label_loss="mse"))
+    assert "label_loss" not in training._model_arguments(training.TrainConfig(model="se_star"))
+    cfg = training.TrainConfig(model="se_star", epochs=1, label_loss="mse", output_dir=str(tmp_path), verbose=0)
+    model, _ = training.train(cfg)
+    assert model.config["label_loss"] == "mse" and model.config["labelled_fraction"] == 0.2
+    assert " --label-loss mse " in training.train_command(json.loads((tmp_path / "train.json").read_text())["config"])
 
 
 def test_reproduce_trains_each_model_with_its_recipe_and_explicit_settings_win(tmp_path, monkeypatch):

@@ -44,6 +44,8 @@ def add_train_arguments(parser):
     parser.add_argument("--weight-decay", type=float, default=d["weight_decay"], help="> 0: AdamW")
     parser.add_argument("--label-smoothing", type=float, default=d["label_smoothing"],
                         help="of the cross-entropy term (Auto-classifiers, cnn)")
+    parser.add_argument("--label-loss", default=None, choices=training.LABEL_LOSSES,
+                        help="the cooperative Super-encoders' label term (default: the model's, mae)")
     parser.add_argument("--validation", type=float, default=d["validation"],
                         help="fraction of the training set held out (stratified) to choose hyperparameters on")
     parser.add_argument("--subset", type=int, default=None,
@@ -61,8 +63,8 @@ def _train(args):
         learning_rate=args.learning_rate, precision=args.precision, strategy=args.strategy,
         labelled_fraction=args.labelled_fraction, size=args.size, augment=args.augment, schedule=args.schedule,
         warmup_epochs=args.warmup_epochs, weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
-        validation=args.validation, subset=args.subset, seed=args.seed, data_dir=args.data_dir,
-        output_dir=args.output_dir))
+        label_loss=args.label_loss, validation=args.validation, subset=args.subset, seed=args.seed,
+        data_dir=args.data_dir, output_dir=args.output_dir))
     return 0
 
 

@@ -31,6 +31,12 @@ BFLOAT16_FEATURES = ("avx512_bf16", "amx_bf16")
 STRATEGIES = ("default", "mirrored", "multiworker")
 SIZES = ("small", "large", "paper")
 SCHEDULES = ("constant", "cosine")
+#: The Super-encoders' label terms (`SuperEncoder`'s `label_loss`).
+LABEL_LOSSES = ("mae", "mse")
+#: TrainConfig fields passed on as constructor arguments, where set, to the
+#: models that take them (any other model refuses the setting).
+_MODEL_SETTINGS = {"label_smoothing": "models with a cross-entropy term (the Auto-classifiers and cnn)",
+                   "label_loss": "the Super-encoders (their label term, which the cooperative games train)"}
 
 
 class TrainingDivergedError(ArithmeticError):
@@ -108,6 +114,7 @@ class TrainConfig:
     warmup_epochs: float = 1.0
     weight_decay: float = 0.0
     label_smoothing: float = 0.0
+    label_loss: str | None = None
     validation: float = 0.0
     subset: int | None = None
     seed: int = 0
@@ -127,6 +134,8 @@ class TrainConfig:
         check_between(self.warmup_epochs, "warmup_epochs", 0.0)
         check_between(self.weight_decay, "weight_decay", 0.0)
         check_between(self.label_smoothing, "label_smoothing", 0.0, 1.0)
+        if self.label_loss is not None:
+            check_choice(self.label_loss, "label_loss", LABEL_LOSSES)
         check_between(self.validation, "validation", 0.0, 0.5)
         if self.subset is not None:
             check_at_least(self.subset, "subset", 2 * data.info(self.dataset)[1])
@@ -168,7 +177,7 @@ def train_command(config):
         parts.append("--augment")
     if c.get("schedule", d["schedule"]) != d["schedule"]:
         parts.append(f"--schedule {c['schedule']} --warmup-epochs {c['warmup_epochs']}")
-    for key in ("weight_decay", "label_smoothing", "validation", "subset"):
+    for key in ("weight_decay", "label_smoothing", "label_loss", "validation", "subset"):
         if c.get(key):
             parts.append(f"--{key.replace('_', '-')} {c[key]}")
     return " ".join([*parts, "--data-dir DATA_DIR"])
@@ -220,19 +229,20 @@ def _optimizer(config, steps_per_epoch):
 
 
 def _model_arguments(config):
-    """Constructor arguments the config sets: size, labelled fraction, label
-    smoothing (only for models with a cross-entropy term)."""
+    """Constructor arguments the config sets: size, labelled fraction, and
+    the `_MODEL_SETTINGS` (label smoothing, the label loss) where set."""
     import inspect
 
     kwargs = {"size": config.size}
     if config.labelled_fraction is not None:
         kwargs["labelled_fraction"] = config.labelled_fraction
-    if config.label_smoothing:
-        cls = registry.model_class(registry.MODELS[config.model][0])
-        if "label_smoothing" not in inspect.signature(cls.__init__).parameters:
-            raise ValueError(f"`label_smoothing` applies to models with a cross-entropy term (the Auto-classifiers "
-                             f"and cnn); received label_smoothing={config.label_smoothing} for {config.model}.")
-        kwargs["label_smoothing"] = config.label_smoothing
+    accepted = inspect.signature(registry.model_class(registry.MODELS[config.model][0]).__init__).parameters
+    for field, takers in _MODEL_SETTINGS.items():
+        value = getattr(config, field)
+        if value:
+            if field not in accepted:
+                raise ValueError(f"`{field}` applies to {takers}; received {field}={value!r} for {config.model}.")
+            kwargs[field] = value
     return kwargs
 
 
