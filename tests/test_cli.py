@@ -360,10 +360,12 @@ def test_reproduce_trains_each_model_with_its_recipe_and_explicit_settings_win(t
     paper = reproduce.ReproduceConfig(dataset="mnist", recipe="paper", output_dir=str(tmp_path))
     assert (paper.epochs, paper.batch_size, paper.size) == (None, None, None)
     assert paper.settings()["recipe"] == "paper"
-    for name in ("cnn", "ac_co_v1_mse", "se_nc"):
+    for name in ("cnn", "ac_co_v1_mse", "se_nc", "se_co", "se_star"):
         with pytest.raises(Stop):
             reproduce._score(name, paper, tmp_path, None, None)
     cnn, ac, se = seen["cnn"], seen["ac_co_v1_mse"], seen["se_nc"]
+    # the cooperative Super-encoders' label term is the squared error (recipes' docstring)
+    assert (seen["se_co"].label_loss, seen["se_star"].label_loss, se.label_loss, cnn.label_loss) == ("mse", "mse", None, None)
     assert (cnn.size, cnn.batch_size, cnn.epochs, cnn.label_smoothing, cnn.augment) == ("paper", 128, 8, 0.1, True)
     assert (cnn.schedule, cnn.weight_decay, cnn.learning_rate, cnn.validation) == ("cosine", 5e-4, 2e-3, 0.1)
     assert (ac.epochs, ac.label_smoothing) == (12, 0.0) and (se.epochs, se.label_smoothing) == (6, 0.0)

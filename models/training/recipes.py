@@ -17,6 +17,15 @@
   still rose at epoch 8 (0.9948, test 0.9950 against the paper's 0.9962), so
   the Auto-classifiers get 12; on Fashion-MNIST the CNN's validation
   accuracy flattened at 0.942-0.943 over epochs 12-15, so 15 for every model.
+  The cooperative Super-encoders' label term is the squared error on the
+  separator's probabilities, not the models' default L1: with the L1 term,
+  whose gradient fades on confidently wrong outputs, SE* (20 % of the
+  labels) collapsed at the paper size (separator 0.40 on the MNIST test
+  split after 6 epochs, 0.59 after its first). On the MNIST subset of the
+  ablations (10,000 training / 2,000 validation images, 6 epochs), the
+  separator's validation accuracy with L1 / squared error: SE* 0.718 /
+  0.961 (L1 with Adam 1e-3: 0.863 at a constant rate, 0.743 without weight
+  decay), SE(co) 0.975 / 0.983.
 
 Explicit `--epochs`, `--batch-size` and `--size` override a recipe.
 """
@@ -34,6 +43,7 @@ _PAPER_EPOCHS = {
     ("fashion_mnist", ""): 15,
 }
 _PAPER_LABEL_SMOOTHING = {"cnn": 0.1}
+_PAPER_LABEL_LOSS = {"se_co": "mse", "se_star": "mse"}
 
 
 def _epochs(table, dataset, model, fallback):
@@ -55,4 +65,4 @@ def settings(recipe, model, dataset):
     if recipe == "default":
         return {"epochs": 30 if dataset == "digits" else 5, "batch_size": 64, "size": "small"}
     return {**_PAPER, "epochs": _epochs(_PAPER_EPOCHS, dataset, model, 10),
-            "label_smoothing": _PAPER_LABEL_SMOOTHING.get(model, 0.0)}
+            "label_smoothing": _PAPER_LABEL_SMOOTHING.get(model, 0.0), "label_loss": _PAPER_LABEL_LOSS.get(model)}
