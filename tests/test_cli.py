@@ -425,3 +425,17 @@ def test_the_recipe_ablation_changes_one_setting_per_variant():
         changed = {k for k, v in dataclasses.asdict(cfg).items() if v != base[k]} - {"output_dir"}
         assert changed == set(recipe.VARIANTS[variant]), variant
         assert cfg.output_dir == f"runs/x/fashion_mnist/{variant}/seed1"
+
+
+def test_the_recipe_ablation_reads_finished_runs_back(tmp_path, monkeypatch):
+    from benchmarks.suite import recipe
+    from models import training
+
+    cfg = recipe.config("no_augment", "mnist", 0, subset=1000, epochs=2, data_dir=None, runs_dir=str(tmp_path))
+    Path(cfg.output_dir).mkdir(parents=True)
+    (Path(cfg.output_dir) / "history.json").write_text('{"val_accuracy": [0.5, 0.6]}')
+    (Path(cfg.output_dir) / "train.json").write_text(json.dumps({"config": training.record(cfg), "train_seconds": 1}))
+    calls = []
+    monkeypatch.setattr(training, "train", lambda c: calls.append(c) or (None, {"train_seconds": 2}))
+    assert recipe.trained(cfg) == {"config": training.record(cfg), "train_seconds": 1} and calls == []
+    assert recipe.trained(dataclasses.replace(cfg, epochs=3)) == {"train_seconds": 2} and len(calls) == 1

@@ -20,7 +20,7 @@ epochs, per seed. On 5,000 validation images an accuracy near 0.92 has a
 standard error of about 0.004: differences below ~0.01 in one seed are noise.
 `python scripts/bench_recipe.py --data-dir DIR [--dataset fashion_mnist]
 [--seeds 0,1]` prints the table and writes `benchmarks/results/recipe.json`
-(the runs' folders go to `--runs-dir`).
+(the runs' folders go to `--runs-dir`; a rerun reads finished runs back).
 """
 
 from __future__ import annotations
@@ -56,15 +56,27 @@ def config(variant, dataset, seed, *, subset, epochs, data_dir, runs_dir):
                        output_dir=f"{runs_dir}/{dataset}/{variant}/seed{seed}", **settings)
 
 
-def run(args):
-    from models.training import train
+def trained(cfg):
+    """The `train.json` summary of `cfg`'s run: read back where a finished
+    run with the same settings is in its folder, else from training it."""
+    from models.training import record, train
 
+    done = Path(cfg.output_dir) / "train.json"
+    if done.is_file() and (Path(cfg.output_dir) / "history.json").is_file():
+        summary = json.loads(done.read_text())
+        if summary["config"] == record(cfg):
+            log.info("%s: trained before", cfg.output_dir)
+            return summary
+    return train(cfg)[1]
+
+
+def run(args):
     rows = []
     for seed in map(int, args.seeds.split(",")):
         for variant in args.variants.split(","):
             cfg = config(variant, args.dataset, seed, subset=args.subset, epochs=args.epochs,
                          data_dir=args.data_dir, runs_dir=args.runs_dir)
-            _, summary = train(cfg)
+            summary = trained(cfg)
             val = json.loads((Path(cfg.output_dir) / "history.json").read_text())["val_accuracy"]
             rows.append({"variant": variant, "seed": seed, "final": round(val[-1], 4), "best": round(max(val), 4),
                          "curve": [round(v, 4) for v in val], "seconds": summary["train_seconds"],
