@@ -335,6 +335,9 @@ def test_label_smoothing_on_a_model_without_cross_entropy_is_a_value_error(tmp_p
 def test_label_loss_reaches_the_super_encoders_only(tmp_path):
     from models import training
 
+    from models.core.labels import ERRORS
+
+    assert training.LABEL_LOSSES == ERRORS  # the copy kept out of TensorFlow's import
     with pytest.raises(ValueError, match=r"`label_loss` applies to the Super-encoders.*label_loss='mse' for cnn"):
         training._model_arguments(training.TrainConfig(model="cnn", label_loss="mse"))
     assert "label_loss" not in training._model_arguments(training.TrainConfig(model="se_star"))

@@ -31,7 +31,9 @@ BFLOAT16_FEATURES = ("avx512_bf16", "amx_bf16")
 STRATEGIES = ("default", "mirrored", "multiworker")
 SIZES = ("small", "large", "paper")
 SCHEDULES = ("constant", "cosine")
-#: The Super-encoders' label terms (`SuperEncoder`'s `label_loss`).
+#: The Super-encoders' label terms (`SuperEncoder`'s `label_loss`): the names
+#: of `models.core.labels.ERRORS`, spelled out because importing that module
+#: imports TensorFlow, which the light commands (`pretrained list`) skip.
 LABEL_LOSSES = ("mae", "mse")
 #: TrainConfig fields passed on as constructor arguments, where set, to the
 #: models that take them (any other model refuses the setting).

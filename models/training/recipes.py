@@ -20,8 +20,9 @@
   The cooperative Super-encoders' label term is the squared error on the
   separator's probabilities, not the models' default L1: the L1 term's
   gradient, 2 p_y (p - e_y) in the logits, scales with the probability given
-  to the true class, and SE* (20 % of the labels) collapsed at the paper size (separator 0.40 on the MNIST test
-  split after 6 epochs, 0.59 after its first). On the MNIST subset of the
+  to the true class, and SE* (20 % of the labels) collapsed at the paper
+  size (separator 0.40 on the MNIST test split after 6 epochs, 0.59 on
+  validation after its first). On the MNIST subset of the
   ablations (10,000 training / 2,000 validation images, 6 epochs), the
   separator's validation accuracy with L1 / squared error: SE* 0.718 /
   0.961 (L1 with Adam 1e-3: 0.863 at a constant rate, 0.743 without weight
