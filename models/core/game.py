@@ -250,9 +250,17 @@ class GameModel(compat.PrebuiltModel, keras.Model):
         return y
 
     # -- compile ---------------------------------------------------------------------
+    def learning_rate_scale(self, slot):
+        """The factor on the base learning rate for optimizer `slot`: 1.0
+        here. `default_optimizer` and `keraslosses train` apply it; an
+        optimizer passed to `compile` is used as given. (The adversarial
+        autoencoders slow their regularisation phases this way.)"""
+        return 1.0
+
     def default_optimizer(self, player):
-        """The optimizer a player gets when `compile` names none (Adam, 1e-3)."""
-        return keras.optimizers.Adam(1e-3)
+        """The optimizer a player gets when `compile` names none (Adam,
+        1e-3 times `learning_rate_scale(player)`)."""
+        return keras.optimizers.Adam(1e-3 * self.learning_rate_scale(player))
 
     def compile(self, optimizers=None, **kwargs):
         """Compile with one optimizer per player.

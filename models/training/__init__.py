@@ -214,12 +214,13 @@ def distribution_strategy(name):
     return tf.distribute.get_strategy()
 
 
-def _optimizer(config, steps_per_epoch):
-    """Adam, or AdamW with `weight_decay`; a constant learning rate, or a
-    linear warm-up over `warmup_epochs` then a cosine decay to 0."""
+def _optimizer(config, steps_per_epoch, scale=1.0):
+    """Adam, or AdamW with `weight_decay`; a constant learning rate (times
+    `scale`, the model's `learning_rate_scale` for the slot), or a linear
+    warm-up over `warmup_epochs` then a cosine decay to 0."""
     import keras
 
-    rate = config.learning_rate
+    rate = config.learning_rate * scale
     if config.schedule == "cosine":
         total = config.epochs * steps_per_epoch
         warmup = min(int(config.warmup_epochs * steps_per_epoch), total - 1)
@@ -279,7 +280,8 @@ def train(config: TrainConfig):
     with distribution_strategy(config.strategy).scope():
         model = registry.create(config.model, input_shape=shape, num_classes=classes,
                                 dtype_policy=precision, **_model_arguments(config))
-        model.compile(optimizers={slot: _optimizer(config, steps_per_epoch) for slot in model.optimizer_slots})
+        model.compile(optimizers={slot: _optimizer(config, steps_per_epoch, model.learning_rate_scale(slot))
+                                   for slot in model.optimizer_slots})
     # The labels `fit` would train on, then the input pipeline (cached,
     # shuffled, augmented in parallel, prefetched).
     labels = model.training_labels(x, y if model.classifies else None, seed=config.seed)
