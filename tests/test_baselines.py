@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 import models
-from tests.test_models import SHAPE, toy_data
+from tests.test_models import SHAPE, toy_data, trained_on_the_main_job
 
 
 def test_elbo_equals_a_float64_numpy_computation():
@@ -151,14 +151,7 @@ def test_the_adversarial_autoencoders_keep_their_codes_on_the_main_job(name):
     from sklearn.model_selection import cross_val_score
     from sklearn.neighbors import KNeighborsClassifier
 
-    from models import data
-
-    x, y = data.load_arrays("digits", "train")
-    x_test, y_test = data.load_arrays("digits", "test")
-    keras.utils.set_random_seed(0)
-    model = models.create(name, input_shape=x.shape[1:], num_classes=10)
-    model.compile()
-    model.fit(x, y, epochs=30, batch_size=64, verbose=0)
+    model, x_test, y_test = trained_on_the_main_job(name)
     codes = model.encode(x_test)
     accuracy = cross_val_score(KNeighborsClassifier(5), codes, y_test, cv=5).mean()
     assert accuracy >= 0.75, accuracy

@@ -507,6 +507,19 @@ def test_compat_version_windows():
     assert not compat.supported("4.0.0", window)
 
 
+def trained_on_the_main_job(name):
+    """`name` trained as the README's main job trains it (digits, 30 epochs,
+    batch 64, seed 0, the default optimizers); (model, test images, test labels)."""
+    from models import data
+
+    x, y = data.load_arrays("digits", "train")
+    keras.utils.set_random_seed(0)
+    model = models.create(name, input_shape=x.shape[1:], num_classes=10)
+    model.compile()
+    model.fit(x, y, epochs=30, batch_size=64, verbose=0)
+    return (model, *data.load_arrays("digits", "test"))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name, floor", [("se_nc", 0.90), ("se_star_nc", 0.85), ("ac_nc_v2_mse", 0.90),
                                          ("ac_nc_v2_mae", 0.90)])
@@ -515,14 +528,7 @@ def test_the_non_cooperative_games_learn_the_main_job(name, floor):
     # seed 0: 0.95 / 0.93 / 0.95 / 0.95 when written (seeds 1 and 2 alike).
     # Before the image-conditioned D and the posterior target: se_nc 0.10
     # (collapsed on one class), ac_nc_v2_mse 0.57; chance is 0.10.
-    from models import data
-
-    x, y = data.load_arrays("digits", "train")
-    x_test, y_test = data.load_arrays("digits", "test")
-    keras.utils.set_random_seed(0)
-    model = models.create(name, input_shape=x.shape[1:], num_classes=10)
-    model.compile()
-    model.fit(x, y, epochs=30, batch_size=64, verbose=0)
+    model, x_test, y_test = trained_on_the_main_job(name)
     accuracy = float(np.mean(model.predict(x_test, verbose=0).argmax(-1) == y_test))
     implied = float(np.mean(np.asarray(model.discriminator(x_test)).argmax(-1) == y_test))
     assert accuracy >= floor, accuracy
