@@ -60,9 +60,7 @@ class AdversarialAutoencoder(Autoencoder):
 
     Args (besides `Autoencoder`'s):
         prior_std: standard deviation of the Gaussian prior N(0, std^2 I).
-        adversarial_rate: the factor on the base learning rate for the two
-            regularisation phases (D, and the encoder fooling D), through
-            `learning_rate_scale`; reconstruction keeps the base rate.
+        adversarial_rate: learning-rate factor of D and of the encoder's regularisation phase.
         integrated: match the corruption-integrated posterior (iDAAE).
         corruption_samples: Monte Carlo samples of the iDAAE's integral.
         discriminator: optional custom player.
