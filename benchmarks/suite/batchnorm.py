@@ -25,13 +25,11 @@ PASSES = 3
 BATCH = 500
 
 
-def measure(classifier, x, y, sigmas):
-    """{perturbation: {"running_statistics": accuracy, "batch_statistics": accuracy}}."""
+def measure(classifier, noisy, y):
+    """{perturbation: {"running_statistics": accuracy, "batch_statistics": accuracy}} of `classifier` on
+    `noisy` ({perturbation: images}) against labels `y`."""
     import numpy as np
 
-    from models import evaluation
-
-    noisy = {k: v for k, v in evaluation.perturbations(x, sigmas).items() if not k.startswith("shift")}
     # Every running-statistics figure first: a call with training=True also
     # moves BatchNorm's moving averages towards the batch it sees.
     rows = {k: {"running_statistics": float(np.mean(classifier.predict(images, batch_size=BATCH, verbose=0)
@@ -50,9 +48,11 @@ def run(args):
 
     keras.utils.set_random_seed(0)  # the dropout of the batch-statistics passes
     x, y = data.load_arrays(args.dataset, "test", args.data_dir)
+    # The noisy copies once, for every model (the same seeded draws as `keraslosses robustness`).
+    noisy = {k: v for k, v in evaluation.perturbations(x).items() if not k.startswith("shift")}
     results, lines = {}, []
     for name in args.models:
-        rows = measure(pretrained.load_pretrained(name).classifier, x, y, evaluation.NOISE_SIGMAS)
+        rows = measure(pretrained.load_pretrained(name).classifier, noisy, y)
         results[name] = {k: {s: round(v, 4) for s, v in row.items()} for k, row in rows.items()}
         if not lines:
             lines = ["| model | statistics | " + " | ".join(rows) + " |", "|---|---|" + "---|" * len(rows)]
