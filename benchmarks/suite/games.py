@@ -1,4 +1,4 @@
-"""Ablations of the non-cooperative games: SE(nc), SE*(nc) and AC(nc) v2.
+"""Ablations of the non-cooperative games: SE(nc), SE*(nc), AC(nc) v2 and v1.
 
 Every variant is a registry model with some constructor arguments (and
 optionally per-player learning rates) changed. Each is trained on a
@@ -11,11 +11,14 @@ test split is never read) and scored there:
   `models.evaluation.separability`);
 * per epoch (`trace`): the same accuracies, the mean entropy of the
   player's class probabilities (nats; log K = 2.30 is uniform, 0 is
-  one-hot) and the gradient norms of the player phase's total with respect
-  to each of its players, on one fixed validation batch.
+  one-hot), the epoch's mean training losses and the gradient norms of
+  the player phase's total with respect to each of its players, on one
+  fixed validation batch.
 
 `python scripts/bench_games.py [--quick]` prints the table and writes
-`benchmarks/results/noncooperative.json`. Digits runs use seeds 0, 1, 2
+`benchmarks/results/noncooperative.json` (the AC(nc) v1 variants:
+`--variants ac_nc_v1:ns,ac_nc_v1:minimax --output
+benchmarks/results/noncooperative_v1.json`). Digits runs use seeds 0, 1, 2
 (30 epochs, batch 64, the README's main job); MNIST runs use a stratified
 12,000-image subset of the training set (10,000 train / 2,000 validation),
 8 epochs, batch 128, seed 0 (needs the canonical files: `--data-dir`).
@@ -46,6 +49,10 @@ VARIANTS = {
     "ac_nc_v2:ce": ("ac_nc_v2_mse", {"posterior_weight": 0.0}, {}, "+ D's K-way cross-entropy"),
     "ac_nc_v2:no_ce": ("ac_nc_v2_mse", {"class_weight": 0.0}, {}, "classifier targets D's posterior, no K-way CE"),
     "ac_nc_v2": ("ac_nc_v2_mse", {}, {}, "both (the default)"),
+    "ac_nc_v1:ns": ("ac_nc_v1_mse", {"non_saturating": True}, {},
+                    "AC(nc) v1: C minimises -log G+(C(x)) (non-saturating) + L_C"),
+    "ac_nc_v1:minimax": ("ac_nc_v1_mse", {"non_saturating": False}, {},
+                         "C minimises log(1 - G+(C(x))) (the paper's minimax form) + L_C"),
 }
 
 
@@ -94,14 +101,16 @@ def accuracies(model, x, y):
     probs = np.asarray(model(x))
     found = {"accuracy": float(np.mean(probs.argmax(-1) == y)),
              "entropy": float(np.mean(-np.sum(probs * np.log(np.maximum(probs, 1e-12)), -1)))}
-    if model.discriminator is not None:  # the non-cooperative games (not the se_co reference)
+    # D's implied classifier: the matching-aware D of the non-cooperative
+    # games (not the se_co reference, not AC(nc) v1's image head H)
+    if model.discriminator is not None and model.discriminator.outputs[0].shape[-1] == probs.shape[-1]:
         found["d_accuracy"] = float(np.mean(np.asarray(model.discriminator(x)).argmax(-1) == y))
     return found
 
 
 def diagnostics(x_val, y_val):
     """A Keras callback appending, after every epoch, `accuracies` on the
-    validation set and the gradient norm of the player phase's total with
+    validation set, the epoch's mean training losses, and the gradient norm of the player phase's total with
     respect to each of its players (on the first 128 validation samples) to
     its `trace`."""
     import keras
@@ -117,6 +126,7 @@ def diagnostics(x_val, y_val):
         def on_epoch_end(self, epoch, logs=None):
             model = self.model
             row = accuracies(model, x_val, y_val)
+            row.update({k: float(v) for k, v in (logs or {}).items() if k.endswith("_loss")})
             phase = model.phases()[-1]
             with tf.GradientTape() as tape:
                 total = phase.loss(*batch, training=False)["total"]
