@@ -256,6 +256,17 @@ def test_reproduce_skips_finished_models_and_rebuilds_the_tables_from_their_file
     assert trained == ["se_nc", "ac_nc_v2_mse"] * 2
 
 
+def test_the_tables_list_their_rows_in_the_papers_order():
+    from models.cli import reproduce
+
+    settings = reproduce.ReproduceConfig(dataset="mnist").settings()
+    names = ("cnn", "ae", "ac_nc_v1_mse", "se_nc", "dae", "ac_co_v2_mse", "se_co")
+    table = reproduce.format_table({"config": {"dataset": "mnist"}, "wall_seconds": 1.0,
+                                    "rows": [_stored_row(n, settings, 0.5) for n in names]})
+    listed = [line.split(" | ")[0][2:] for line in table.splitlines() if line.startswith("| ") and "---" not in line]
+    assert listed == ["model", "se_co", "se_nc", "ae", "dae", "model", "ac_co_v2_mse", "ac_nc_v1_mse", "cnn"]
+
+
 def test_the_paper_figures_ship_with_the_package():
     from models.evaluation import paper
 

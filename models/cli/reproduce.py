@@ -165,6 +165,12 @@ def _pair(row, metric):
     return f"{_cell(row.get(metric))} | {_cell(row['paper'].get(metric))}"
 
 
+def _in_order(rows, table):
+    """The rows of `table`'s models, in the paper's order (whatever order
+    `--models` named them in)."""
+    return sorted((r for r in rows if r["model"] in table), key=lambda r: table.index(r["model"]))
+
+
 def format_table(payload) -> str:
     """Two Markdown tables: Table 1 (codes and reconstructions) and Tables 2-3
     (classifiers), each of our figures beside the paper's."""
@@ -178,7 +184,7 @@ def format_table(payload) -> str:
     lines = [f"Dataset {cfg['dataset']}, recipe {cfg.get('recipe', 'default')}, {epochs}, {batch}, {size}, "
              f"{' / '.join(precisions)}, seed {cfg.get('seed', 0)}; separability: t-SNE + 5-NN, 5-fold CV on {codes} "
              f"({', '.join(map(str, samples))}); wall time {payload['wall_seconds']:.0f} s (this run's share).", ""]
-    table1 = [r for r in rows if r["model"] in TABLE1]
+    table1 = _in_order(rows, TABLE1)
     if table1:
         lines += ["| model | separability (kNN) | paper | linear probe | silhouette | accuracy | reconstruction MSE "
                   "| paper | train s |", "|---|---|---|---|---|---|---|---|---|"]
@@ -186,7 +192,7 @@ def format_table(payload) -> str:
                   f"| {_cell(r['silhouette'])} | {_cell(r['accuracy'])} | {_pair(r, 'reconstruction')} "
                   f"| {r['train_seconds']:.1f} |" for r in table1]
         lines.append("")
-    table2 = [r for r in rows if r["model"] in TABLE2]
+    table2 = _in_order(rows, TABLE2)
     if table2:
         lines += ["| model | accuracy | paper | macro F1 | paper | precision | paper | recall | paper "
                   "| separability (kNN) | reconstruction MSE | train s |",
