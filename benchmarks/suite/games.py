@@ -110,9 +110,9 @@ def accuracies(model, x, y):
 
 def diagnostics(x_val, y_val):
     """A Keras callback appending, after every epoch, `accuracies` on the
-    validation set, the epoch's mean training losses, and the gradient norm of the player phase's total with
-    respect to each of its players (on the first 128 validation samples) to
-    its `trace`."""
+    validation set, the epoch's mean training losses, and the gradient norm
+    of the player phase's total with respect to each of its players (on the
+    first 128 validation samples) to its `trace`."""
     import keras
     import tensorflow as tf
 
