@@ -98,3 +98,27 @@ def test_training_benchmark_twin_computes_the_same_summed_loss():
     terms = game._cooperative(tf.constant(x), tf.constant(y), training=False)
     summed = float(terms["classifier_loss"]) + float(terms["generator_loss"])
     assert plain.evaluate(x, {"probs": y, "recon": x}, batch_size=16, verbose=0)[0] == pytest.approx(summed, rel=1e-5)
+
+
+@pytest.mark.parametrize("name", ["se_nc", "ac_nc_v1_mse"])
+def test_the_games_ablation_scores_d_only_where_it_judges_labels(name):
+    # accuracy and entropy by hand from the model's probabilities; D's implied
+    # classifier only for a D that scores (image, label) pairs
+    import keras
+
+    import models
+    from benchmarks.suite.games import accuracies
+
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).uniform(size=(10, 8, 8, 1)).astype("float32")
+    y = np.arange(10) % 3
+    model = models.create(name, input_shape=(8, 8, 1), num_classes=3)
+    found = accuracies(model, x, y)
+    probs = np.asarray(model(x), np.float64)
+    assert found["accuracy"] == pytest.approx(np.mean(probs.argmax(-1) == y))
+    assert found["entropy"] == pytest.approx(np.mean(-np.sum(probs * np.log(probs), -1)), rel=1e-5)
+    if name == "se_nc":
+        d = np.asarray(model.discriminator(x)).argmax(-1)
+        assert found["d_accuracy"] == pytest.approx(np.mean(d == y))
+    else:
+        assert "d_accuracy" not in found

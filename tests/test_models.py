@@ -285,6 +285,32 @@ def test_bad_game_weights_are_value_errors_naming_them(argument, value):
         models.create("se_nc", input_shape=SHAPE, num_classes=CLASSES, **{argument: value})
 
 
+@pytest.mark.parametrize("name, value", [("se_nc", None), ("se_nc", "yes"), ("ac_nc_v1_mse", "minimax"),
+                                         ("ac_nc_v2_mse", 0.5)])
+def test_bad_non_saturating_is_a_value_error_naming_it(name, value):
+    with pytest.raises(ValueError, match=f"`non_saturating`.*received non_saturating={value!r}"):
+        models.create(name, input_shape=SHAPE, num_classes=CLASSES, non_saturating=value)
+
+
+@pytest.mark.parametrize("name, judges", [("se_nc", True), ("se_star_nc", True), ("ac_nc_v2_mae", True),
+                                          ("se_co", False), ("ac_nc_v1_mse", False), ("ac_co_v2_mse", False)])
+def test_implied_posterior_is_the_softmax_of_the_per_label_logits(name, judges):
+    keras.utils.set_random_seed(0)
+    x, _ = toy_data(8)
+    model = models.create(name, input_shape=SHAPE, num_classes=CLASSES)
+    assert model.judges_labels is judges
+    if not judges:
+        with pytest.raises(ValueError, match="implied_posterior.*received"):
+            model.implied_posterior(x)
+        return
+    logits = model.discriminator(x).numpy().astype(np.float64)
+    expected = np.exp(logits - logits.max(-1, keepdims=True))
+    expected /= expected.sum(-1, keepdims=True)
+    got = model.implied_posterior(x)
+    assert got.shape == (8, CLASSES)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
+
+
 def test_strict_cooperation_is_twice_the_larger_batch_loss():
     keras.utils.set_random_seed(0)
     x, y = toy_data(16)

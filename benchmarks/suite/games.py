@@ -101,10 +101,10 @@ def accuracies(model, x, y):
     probs = np.asarray(model(x))
     found = {"accuracy": float(np.mean(probs.argmax(-1) == y)),
              "entropy": float(np.mean(-np.sum(probs * np.log(np.maximum(probs, 1e-12)), -1)))}
-    # D's implied classifier: the matching-aware D of the non-cooperative
-    # games (not the se_co reference, not AC(nc) v1's image head H)
-    if model.discriminator is not None and model.discriminator.outputs[0].shape[-1] == probs.shape[-1]:
-        found["d_accuracy"] = float(np.mean(np.asarray(model.discriminator(x)).argmax(-1) == y))
+    # D's implied classifier: only a D that judges (image, label) pairs has
+    # one (not AC(nc) v1's image head H)
+    if getattr(model, "judges_labels", False):
+        found["d_accuracy"] = float(np.mean(model.implied_posterior(x).argmax(-1) == y))
     return found
 
 

@@ -46,6 +46,7 @@ labels into the players' own loss.
 
 from __future__ import annotations
 
+import numpy as np
 from keras import ops
 
 import keraslosses as kl
@@ -109,3 +110,30 @@ def player_terms(label_logits, probs, non_saturating):
     posterior = kl.categorical_crossentropy(ops.stop_gradient(ops.softmax(ops.cast(label_logits, "float32"))),
                                             probs)
     return global_mean(adversarial), global_mean(posterior)
+
+
+class LabelJudge:
+    """The public face of a matching-aware D, mixed into the games that have
+    one (SE(nc), AC(nc) v2): `judges_labels` says whether this instance's D
+    scores (image, label) pairs, and `implied_posterior` reads its implied
+    classifier softmax_k D(c, e_k), the figure that shows whether D has
+    anything sensible to teach its player."""
+
+    @property
+    def judges_labels(self):
+        """Whether the discriminator maps an image to K per-label logits."""
+        raise NotImplementedError
+
+    def implied_posterior(self, x, batch_size=256):
+        """softmax_k D(x, e_k) (NumPy, shape (N, K)) for images `x` (N, H, W, C).
+
+        Raises:
+            ValueError: if this game's discriminator does not judge labels
+                (the (co) games, AC(nc) v1's image discriminator H).
+        """
+        if not self.judges_labels:
+            raise ValueError(f"implied_posterior needs a discriminator that judges (image, label) pairs "
+                             f"(game='nc'; AutoClassifier version=2); received {self.name} with "
+                             f"game={self.config['game']!r}.")
+        logits = self.discriminator.predict(x, batch_size=batch_size, verbose=0)
+        return np.asarray(ops.softmax(ops.cast(logits, "float32")))

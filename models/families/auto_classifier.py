@@ -67,7 +67,7 @@ _NC_LOSSES = ("adversarial_loss", "classifier_loss")
 
 
 @register
-class AutoClassifier(GameModel):
+class AutoClassifier(conditional.LabelJudge, GameModel):
     """Auto-classifier: classifier C and generator G, cooperative or not.
 
     Args:
@@ -102,6 +102,7 @@ class AutoClassifier(GameModel):
                  labelled_fraction=1.0, size="small", classifier=None, generator=None, discriminator=None, **kwargs):
         check_choice(game, "game", ("co", "nc"))
         check_choice(version, "version", (1, 2))
+        check_choice(non_saturating, "non_saturating", (None, True, False))
         check_choice(reconstruction, "reconstruction", ERRORS)
         check_between(class_weight, "class_weight", 0.0)
         check_between(posterior_weight, "posterior_weight", 0.0)
@@ -127,6 +128,10 @@ class AutoClassifier(GameModel):
         None resolved by version)."""
         chosen = self.config["non_saturating"]
         return self.config["version"] == 2 if chosen is None else bool(chosen)
+
+    @property
+    def judges_labels(self):
+        return self.config["game"] == "nc" and self.config["version"] == 2
 
     # -- the model as a function ----------------------------------------------------
     def call(self, x, training=False):

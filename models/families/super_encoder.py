@@ -62,7 +62,7 @@ _AUTOENCODER = ("encoder", "separator", "decoder")
 
 
 @register
-class SuperEncoder(GameModel):
+class SuperEncoder(conditional.LabelJudge, GameModel):
     """Super-encoder: encoder, separator and decoder, cooperative or not.
 
     Args:
@@ -95,6 +95,7 @@ class SuperEncoder(GameModel):
                  encoder_gradient=1.0, labelled_fraction=1.0, size="small", encoder=None, separator=None, decoder=None,
                  discriminator=None, **kwargs):
         check_choice(game, "game", ("co", "nc"))
+        check_choice(non_saturating, "non_saturating", (True, False))
         check_choice(label_loss, "label_loss", ERRORS)
         check_choice(reconstruction, "reconstruction", ERRORS)
         check_between(class_weight, "class_weight", 0.0)
@@ -114,6 +115,10 @@ class SuperEncoder(GameModel):
             players["discriminator"] = custom["discriminator"] or networks.image_label_discriminator(
                 shape, c["num_classes"], size)
         return players
+
+    @property
+    def judges_labels(self):
+        return self.config["game"] == "nc"
 
     # -- the model as a function ----------------------------------------------------
     def call(self, x, training=False):
