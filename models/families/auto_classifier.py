@@ -131,6 +131,7 @@ class AutoClassifier(conditional.LabelJudge, GameModel):
 
     @property
     def judges_labels(self):
+        """True for AC(nc) v2 only: AC(nc) v1's H judges images, not labels."""
         return self.config["game"] == "nc" and self.config["version"] == 2
 
     # -- the model as a function ----------------------------------------------------

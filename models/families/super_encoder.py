@@ -118,6 +118,7 @@ class SuperEncoder(conditional.LabelJudge, GameModel):
 
     @property
     def judges_labels(self):
+        """True for SE(nc) and SE*(nc): their D maps an image to K label logits."""
         return self.config["game"] == "nc"
 
     # -- the model as a function ----------------------------------------------------
