@@ -100,12 +100,9 @@ class AutoClassifier(conditional.LabelJudge, GameModel):
     def __init__(self, input_shape, num_classes, game="co", version=1, reconstruction="mse", weight=1.0,
                  non_saturating=None, class_weight=1.0, posterior_weight=1.0, label_smoothing=0.0,
                  labelled_fraction=1.0, size="small", classifier=None, generator=None, discriminator=None, **kwargs):
-        check_choice(game, "game", ("co", "nc"))
+        conditional.check_game_arguments(game, non_saturating, class_weight, posterior_weight, resolvable=True)
         check_choice(version, "version", (1, 2))
-        check_choice(non_saturating, "non_saturating", (None, True, False))
         check_choice(reconstruction, "reconstruction", ERRORS)
-        check_between(class_weight, "class_weight", 0.0)
-        check_between(posterior_weight, "posterior_weight", 0.0)
         check_between(label_smoothing, "label_smoothing", 0.0, 1.0)
         super().__init__(**kwargs)
 

@@ -94,12 +94,9 @@ class SuperEncoder(conditional.LabelJudge, GameModel):
                  reconstruction="mae", non_saturating=True, class_weight=1.0, posterior_weight=1.0,
                  encoder_gradient=1.0, labelled_fraction=1.0, size="small", encoder=None, separator=None, decoder=None,
                  discriminator=None, **kwargs):
-        check_choice(game, "game", ("co", "nc"))
-        check_choice(non_saturating, "non_saturating", (True, False))
+        conditional.check_game_arguments(game, non_saturating, class_weight, posterior_weight)
         check_choice(label_loss, "label_loss", ERRORS)
         check_choice(reconstruction, "reconstruction", ERRORS)
-        check_between(class_weight, "class_weight", 0.0)
-        check_between(posterior_weight, "posterior_weight", 0.0)
         check_between(encoder_gradient, "encoder_gradient", 0.0, 1.0)
         super().__init__(**kwargs)
 
