@@ -232,21 +232,60 @@ def test_the_labels_reach_the_players_only_through_the_discriminator(name, phase
     assert float(d_phase(x, y, training=False)["total"]) != float(d_phase(x, other, training=False)["total"])
 
 
-@pytest.mark.parametrize("non_saturating", [None, True, False])
-def test_auto_classifier_v1_classifier_term_is_minimax_unless_asked(non_saturating):
-    # C's total in AC(nc) v1 is L_C plus log(1 - G+(C(x))) (the paper's minimax
-    # form, the default) or -log G+(C(x)) (non-saturating), G+ = H(G(.)).
+@pytest.mark.parametrize("non_saturating, weight", [(None, 1.0), (True, 1.0), (False, 1.0), (None, 0.25)])
+def test_auto_classifier_v1_classifier_term_is_minimax_unless_asked(non_saturating, weight):
+    # C's total in AC(nc) v1 is L_C plus `adversarial_weight` times
+    # log(1 - G+(C(x))) (the paper's minimax form, the default) or
+    # -log G+(C(x)) (non-saturating), G+ = H(G(.)).
     keras.utils.set_random_seed(0)
     x, y = toy_data(12)
-    model = models.create("ac_nc_v1_mse", input_shape=SHAPE, num_classes=CLASSES, non_saturating=non_saturating)
+    model = models.create("ac_nc_v1_mse", input_shape=SHAPE, num_classes=CLASSES, non_saturating=non_saturating,
+                          adversarial_weight=weight)
     probs = model.classifier(x).numpy()
     logits = model.discriminator(model.generator(probs)).numpy().astype(np.float64)[:, 0]
     classification = np.mean(-np.log(probs[np.arange(12), y].astype(np.float64)))
     adversarial = -_log_sigmoid(logits) if non_saturating else _log_sigmoid(-logits)
     terms = model._classifier_against_generator(x, y, training=False)
     assert float(terms["adversarial_loss"]) == pytest.approx(np.mean(adversarial), rel=1e-5)
-    assert float(terms["total"]) == pytest.approx(np.mean(adversarial) + classification, rel=1e-5)
+    assert float(terms["total"]) == pytest.approx(weight * np.mean(adversarial) + classification, rel=1e-5)
     assert model.non_saturating is bool(non_saturating)
+
+
+def _pixels_discriminator():
+    # H as the identity on G's pixels (flattened): what H is shown, exactly
+    inputs = keras.Input(SHAPE)
+    return keras.Model(inputs, keras.layers.Flatten()(inputs))
+
+
+@pytest.mark.parametrize("joint", [False, True])
+def test_v1_judges_real_and_fake_codes_in_one_generator_call_when_joint(joint):
+    # G's BatchNorm normalises each call's batch with its own statistics:
+    # with `joint_batch` the real codes y and the fake ones C(x) share one
+    # call (one set of statistics), else each is normalised on its own.
+    keras.utils.set_random_seed(0)
+    x, y = toy_data(12)
+    model = models.create("ac_nc_v1_mse", input_shape=SHAPE, num_classes=CLASSES, size="paper",
+                          joint_batch=joint, discriminator=_pixels_discriminator())
+    onehot = np.eye(CLASSES, dtype="float32")[y]
+    probs = model.classifier(x).numpy()
+    real, fake = (t.numpy() for t in model._g_plus_pair(onehot, probs, training=True))
+    together = model.generator(np.concatenate([onehot, probs]), training=True).numpy().reshape(24, -1)
+    alone = [model.generator(c, training=True).numpy().reshape(12, -1) for c in (onehot, probs)]
+    expected = (together[:12], together[12:]) if joint else alone
+    np.testing.assert_allclose(real, expected[0], atol=1e-6)
+    np.testing.assert_allclose(fake, expected[1], atol=1e-6)
+    assert np.abs(together[:12] - alone[0]).max() > 1e-3  # the statistics do differ
+
+
+def test_v1_instance_noise_reaches_h_in_training_only():
+    keras.utils.set_random_seed(0)
+    model = models.create("ac_nc_v1_mse", input_shape=SHAPE, num_classes=CLASSES, instance_noise=0.2,
+                          discriminator=_pixels_discriminator())
+    codes = np.random.default_rng(0).dirichlet(np.ones(CLASSES), size=256).astype("float32")
+    clean = model.generator(codes).numpy().reshape(256, -1)
+    np.testing.assert_allclose(model._g_plus(codes, training=False).numpy(), clean, atol=1e-6)
+    noise = model._g_plus(codes, training=True).numpy() - clean  # the small G has no BatchNorm
+    assert noise.std() == pytest.approx(0.2, rel=0.03) and abs(noise.mean()) < 0.01
 
 
 def test_auto_classifier_v2_defaults_to_the_non_saturating_form():
@@ -285,11 +324,13 @@ def test_bad_game_weights_are_value_errors_naming_them(argument, value):
         models.create("se_nc", input_shape=SHAPE, num_classes=CLASSES, **{argument: value})
 
 
-@pytest.mark.parametrize("name, value", [("se_nc", None), ("se_nc", "yes"), ("ac_nc_v1_mse", "minimax"),
-                                         ("ac_nc_v2_mse", 0.5)])
-def test_bad_non_saturating_is_a_value_error_naming_it(name, value):
-    with pytest.raises(ValueError, match=f"`non_saturating`.*received non_saturating={value!r}"):
-        models.create(name, input_shape=SHAPE, num_classes=CLASSES, non_saturating=value)
+@pytest.mark.parametrize("name, argument, value", [
+    ("se_nc", "non_saturating", None), ("se_nc", "non_saturating", "yes"), ("ac_nc_v1_mse", "non_saturating", "minimax"),
+    ("ac_nc_v2_mse", "non_saturating", 0.5), ("ac_nc_v1_mse", "adversarial_weight", -0.1),
+    ("ac_nc_v1_mse", "instance_noise", -1.0), ("ac_nc_v1_mae", "joint_batch", "yes")])
+def test_bad_game_options_are_value_errors_naming_them(name, argument, value):
+    with pytest.raises(ValueError, match=f"`{argument}`.*received {argument}={value!r}"):
+        models.create(name, input_shape=SHAPE, num_classes=CLASSES, **{argument: value})
 
 
 @pytest.mark.parametrize("name, judges", [("se_nc", True), ("se_star_nc", True), ("ac_nc_v2_mae", True),
