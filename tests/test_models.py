@@ -277,6 +277,28 @@ def test_v1_judges_real_and_fake_codes_in_one_generator_call_when_joint(joint):
     assert np.abs(together[:12] - alone[0]).max() > 1e-3  # the statistics do differ
 
 
+@pytest.mark.parametrize("joint", [False, True])
+def test_v1_classifier_phase_runs_g_on_the_real_codes_only_when_joint(joint):
+    # G's BatchNorm moving statistics after C's phase: one update from C(x)
+    # alone, or (joint) from y and C(x) together; never a wasted call on y.
+    keras.utils.set_random_seed(0)
+    x, y = toy_data(12)
+    inputs = keras.Input(SHAPE)  # a deterministic C: no dropout, no BatchNorm
+    classifier = keras.Model(inputs, keras.layers.Dense(CLASSES, activation="softmax")(keras.layers.Flatten()(inputs)))
+    model = models.create("ac_nc_v1_mse", input_shape=SHAPE, num_classes=CLASSES, size="paper", joint_batch=joint,
+                          classifier=classifier)
+    start = [w.numpy() for w in model.generator.non_trainable_weights]
+    model._classifier_against_generator(x, y, training=True)
+    after = [w.numpy() for w in model.generator.non_trainable_weights]
+    for w, value in zip(model.generator.non_trainable_weights, start):
+        w.assign(value)
+    probs = classifier(x).numpy()
+    model.generator(np.concatenate([np.eye(CLASSES, dtype="float32")[y], probs]) if joint else probs, training=True)
+    for got, expected, initial in zip(after, (w.numpy() for w in model.generator.non_trainable_weights), start):
+        assert np.abs(expected - initial).max() > 0  # the call did move them
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
+
+
 def test_v1_instance_noise_reaches_h_in_training_only():
     keras.utils.set_random_seed(0)
     model = models.create("ac_nc_v1_mse", input_shape=SHAPE, num_classes=CLASSES, instance_noise=0.2,
@@ -325,8 +347,9 @@ def test_bad_game_weights_are_value_errors_naming_them(argument, value):
 
 
 @pytest.mark.parametrize("name, argument, value", [
-    ("se_nc", "non_saturating", None), ("se_nc", "non_saturating", "yes"), ("ac_nc_v1_mse", "non_saturating", "minimax"),
-    ("ac_nc_v2_mse", "non_saturating", 0.5), ("ac_nc_v1_mse", "adversarial_weight", -0.1),
+    ("se_nc", "non_saturating", None), ("se_nc", "non_saturating", "yes"),
+    ("ac_nc_v1_mse", "non_saturating", "minimax"), ("ac_nc_v2_mse", "non_saturating", 0.5),
+    ("ac_nc_v1_mse", "adversarial_weight", -0.1),
     ("ac_nc_v1_mse", "instance_noise", -1.0), ("ac_nc_v1_mae", "joint_batch", "yes")])
 def test_bad_game_options_are_value_errors_naming_them(name, argument, value):
     with pytest.raises(ValueError, match=f"`{argument}`.*received {argument}={value!r}"):

@@ -113,8 +113,8 @@ class AutoClassifier(conditional.LabelJudge, GameModel):
 
     def __init__(self, input_shape, num_classes, game="co", version=1, reconstruction="mse", weight=1.0,
                  non_saturating=None, class_weight=1.0, posterior_weight=1.0, label_smoothing=0.0,
-                 adversarial_weight=1.0, instance_noise=0.0, joint_batch=False, labelled_fraction=1.0, size="small", classifier=None,
-                 generator=None, discriminator=None, **kwargs):
+                 adversarial_weight=1.0, instance_noise=0.0, joint_batch=False, labelled_fraction=1.0,
+                 size="small", classifier=None, generator=None, discriminator=None, **kwargs):
         conditional.check_game_arguments(game, non_saturating, class_weight, posterior_weight, resolvable=True)
         check_choice(version, "version", (1, 2))
         check_choice(reconstruction, "reconstruction", ERRORS)
@@ -230,11 +230,13 @@ class AutoClassifier(conditional.LabelJudge, GameModel):
 
     def _classifier_against_generator(self, x, y, training):
         probs, _, _, classifier_loss, accuracy = self._classify(x, y, training)
-        onehot, _ = one_hot_labels(y, self.config["num_classes"])
-        _, fake = self._g_plus_pair(onehot, probs, training)
+        if self.config["joint_batch"]:  # the real codes only set G's batch statistics here
+            _, fake = self._g_plus_pair(one_hot_labels(y, self.config["num_classes"])[0], probs, training)
+        else:
+            fake = self._g_plus(probs, training)
         adversarial = global_mean(kl.generator_loss(fake, non_saturating=self.non_saturating))
-        return {"total": self.config["adversarial_weight"] * adversarial + classifier_loss, "adversarial_loss": adversarial,
-                "classifier_loss": classifier_loss, "accuracy": accuracy}
+        return {"total": self.config["adversarial_weight"] * adversarial + classifier_loss,
+                "adversarial_loss": adversarial, "classifier_loss": classifier_loss, "accuracy": accuracy}
 
     # v2: latent discriminator D(x, v) = <v, l(x)>
     def _latent_discriminator(self, x, y, training):
