@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import os
@@ -327,7 +328,8 @@ def test_the_cosine_schedule_warms_up_then_decays_and_weight_decay_means_adamw()
 
 
 @pytest.mark.parametrize("field, value", [("schedule", "linear"), ("weight_decay", -1.0), ("label_smoothing", 1.5),
-                                          ("validation", 0.9), ("size", "huge"), ("label_loss", "cce")])
+                                          ("validation", 0.9), ("size", "huge"), ("label_loss", "cce"),
+                                          ("adversarial_weight", -0.1), ("joint_batch", "yes")])
 def test_bad_recipe_settings_are_value_errors_naming_them(field, value):
     from models import training
 
@@ -358,6 +360,37 @@ def test_label_loss_reaches_the_super_encoders_only(tmp_path):
     assert " --label-loss mse " in training.train_command(json.loads((tmp_path / "train.json").read_text())["config"])
 
 
+def test_game_settings_reach_the_auto_classifiers_only_and_the_recorded_command(tmp_path, monkeypatch):
+    from models import training
+    from models.cli import main
+    from models.cli import train as train_cli
+
+    default = training._model_arguments(training.TrainConfig(model="ac_nc_v1_mse"))
+    assert "joint_batch" not in default and "adversarial_weight" not in default
+    # 0 is a setting (C alone), not "unset": only the default None leaves the model's weight
+    zero = training._model_arguments(training.TrainConfig(model="ac_nc_v1_mse", adversarial_weight=0.0))
+    assert zero["adversarial_weight"] == 0.0
+    for field, value in (("joint_batch", True), ("adversarial_weight", 0.1)):
+        with pytest.raises(ValueError, match=rf"`{field}` applies to the Auto-classifiers.*{field}={value!r} for se_nc"):
+            training._model_arguments(training.TrainConfig(model="se_nc", **{field: value}))
+    seen = {}
+    monkeypatch.setattr(training, "train", lambda config: seen.setdefault("config", config))
+    assert main(["train", "--model", "ac_nc_v1_mae", "--joint-batch", "--adversarial-weight", "0.1",
+                 "--output-dir", str(tmp_path)]) == 0
+    config = seen["config"]
+    assert (config.joint_batch, config.adversarial_weight) == (True, 0.1)
+    assert training._model_arguments(config) == {"size": "small", "joint_batch": True, "adversarial_weight": 0.1}
+    command = training.train_command(training.record(config))
+    assert command.endswith(" --adversarial-weight 0.1 --joint-batch --data-dir DATA_DIR")
+    # the recorded command parses back to the same settings
+    args = argparse.ArgumentParser()
+    train_cli.add_train_arguments(args)
+    again = args.parse_args(command.split()[2:-2] + ["--output-dir", str(tmp_path)])
+    assert (again.joint_batch, again.adversarial_weight) == (True, 0.1)
+    plain = training.train_command(training.record(training.TrainConfig(model="ac_nc_v1_mae")))
+    assert "--joint-batch" not in plain and "--adversarial-weight" not in plain
+
+
 def test_reproduce_trains_each_model_with_its_recipe_and_explicit_settings_win(tmp_path, monkeypatch):
     from models.cli import reproduce
 
@@ -384,6 +417,15 @@ def test_reproduce_trains_each_model_with_its_recipe_and_explicit_settings_win(t
     assert (cnn.size, cnn.batch_size, cnn.epochs, cnn.label_smoothing, cnn.augment) == ("paper", 128, 8, 0.1, True)
     assert (cnn.schedule, cnn.weight_decay, cnn.learning_rate, cnn.validation) == ("cosine", 5e-4, 2e-3, 0.1)
     assert (ac.epochs, ac.label_smoothing) == (12, 0.0) and (se.epochs, se.label_smoothing) == (6, 0.0)
+    # AC(nc) v1's game settings: on Fashion-MNIST only (the recipes' docstring)
+    for dataset, name, expected in (("mnist", "ac_nc_v1_mse", (False, None)),
+                                    ("fashion_mnist", "ac_nc_v1_mse", (True, 0.1)),
+                                    ("fashion_mnist", "ac_nc_v1_mae", (True, 0.1)),
+                                    ("fashion_mnist", "ac_nc_v2_mse", (False, None)),
+                                    ("fashion_mnist", "ac_co_v1_mse", (False, None))):
+        with pytest.raises(Stop):
+            reproduce._score(name, dataclasses.replace(paper, dataset=dataset), tmp_path, None, None)
+        assert (seen[name].joint_batch, seen[name].adversarial_weight) == expected, (dataset, name)
     with pytest.raises(Stop):
         reproduce._score("cnn", dataclasses.replace(paper, dataset="fashion_mnist", epochs=3, size="small"),
                          tmp_path, None, None)

@@ -46,6 +46,10 @@ def add_train_arguments(parser):
                         help="of the cross-entropy term (Auto-classifiers, cnn)")
     parser.add_argument("--label-loss", default=None, choices=training.LABEL_LOSSES,
                         help="the cooperative Super-encoders' label term (default: the model's, mae)")
+    parser.add_argument("--adversarial-weight", type=float, default=None,
+                        help="weight of C's adversarial term in AC(nc) (default: the model's, 1)")
+    parser.add_argument("--joint-batch", action="store_true",
+                        help="AC(nc) v1: G+ judges the real and the fake codes in one call of G")
     parser.add_argument("--validation", type=float, default=d["validation"],
                         help="fraction of the training set held out (stratified) to choose hyperparameters on")
     parser.add_argument("--subset", type=int, default=None,
@@ -63,7 +67,8 @@ def _train(args):
         learning_rate=args.learning_rate, precision=args.precision, strategy=args.strategy,
         labelled_fraction=args.labelled_fraction, size=args.size, augment=args.augment, schedule=args.schedule,
         warmup_epochs=args.warmup_epochs, weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
-        label_loss=args.label_loss, validation=args.validation, subset=args.subset, seed=args.seed,
+        label_loss=args.label_loss, adversarial_weight=args.adversarial_weight, joint_batch=args.joint_batch,
+        validation=args.validation, subset=args.subset, seed=args.seed,
         data_dir=args.data_dir, output_dir=args.output_dir))
     return 0
 

@@ -37,8 +37,11 @@ SCHEDULES = ("constant", "cosine")
 LABEL_LOSSES = ("mae", "mse")
 #: TrainConfig fields passed on as constructor arguments, where set, to the
 #: models that take them (any other model refuses the setting).
+#: A field counts as set where it differs from its default.
 _MODEL_SETTINGS = {"label_smoothing": "models with a cross-entropy term (the Auto-classifiers and cnn)",
-                   "label_loss": "the Super-encoders (their label term, which the cooperative games train)"}
+                   "label_loss": "the Super-encoders (their label term, which the cooperative games train)",
+                   "adversarial_weight": "the Auto-classifiers (the weight of C's adversarial term in AC(nc))",
+                   "joint_batch": "the Auto-classifiers (one call of G for G+'s real and fake codes in AC(nc) v1)"}
 
 
 class TrainingDivergedError(ArithmeticError):
@@ -117,6 +120,8 @@ class TrainConfig:
     weight_decay: float = 0.0
     label_smoothing: float = 0.0
     label_loss: str | None = None
+    adversarial_weight: float | None = None
+    joint_batch: bool = False
     validation: float = 0.0
     subset: int | None = None
     seed: int = 0
@@ -138,6 +143,9 @@ class TrainConfig:
         check_between(self.label_smoothing, "label_smoothing", 0.0, 1.0)
         if self.label_loss is not None:
             check_choice(self.label_loss, "label_loss", LABEL_LOSSES)
+        if self.adversarial_weight is not None:
+            check_between(self.adversarial_weight, "adversarial_weight", 0.0)
+        check_choice(self.joint_batch, "joint_batch", (True, False))
         check_between(self.validation, "validation", 0.0, 0.5)
         if self.subset is not None:
             check_at_least(self.subset, "subset", 2 * data.info(self.dataset)[1])
@@ -182,6 +190,10 @@ def train_command(config):
     for key in ("weight_decay", "label_smoothing", "label_loss", "validation", "subset"):
         if c.get(key):
             parts.append(f"--{key.replace('_', '-')} {c[key]}")
+    if c.get("adversarial_weight") is not None:
+        parts.append(f"--adversarial-weight {c['adversarial_weight']}")
+    if c.get("joint_batch"):
+        parts.append("--joint-batch")
     return " ".join([*parts, "--data-dir DATA_DIR"])
 
 
@@ -233,16 +245,19 @@ def _optimizer(config, steps_per_epoch, scale=1.0):
 
 def _model_arguments(config):
     """Constructor arguments the config sets: size, labelled fraction, and
-    the `_MODEL_SETTINGS` (label smoothing, the label loss) where set."""
+    the `_MODEL_SETTINGS` (label smoothing, the label loss, AC(nc)'s
+    adversarial weight and joint batch) where set, i.e. not at their
+    `TrainConfig` default."""
     import inspect
 
     kwargs = {"size": config.size}
     if config.labelled_fraction is not None:
         kwargs["labelled_fraction"] = config.labelled_fraction
     accepted = inspect.signature(registry.model_class(registry.MODELS[config.model][0]).__init__).parameters
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
     for field, takers in _MODEL_SETTINGS.items():
         value = getattr(config, field)
-        if value:
+        if value != defaults[field]:
             if field not in accepted:
                 raise ValueError(f"`{field}` applies to {takers}; received {field}={value!r} for {config.model}.")
             kwargs[field] = value

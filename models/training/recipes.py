@@ -31,6 +31,18 @@
   warm-up epoch, then 0.105 for the five at the peak rate), so SE* trains at
   1e-3.
 
+  AC(nc) v1 on Fashion-MNIST judges the real and the fake codes in one call
+  of G (`joint_batch`) and weights C's adversarial term by 0.1
+  (`adversarial_weight`). In its full paper-size run with the paper's
+  objective, H told G(y) from G(C(x)) by G's BatchNorm batch statistics
+  (training loss 0.0002, validation loss 4.2) and C's validation accuracy
+  swung between 0.78 and 0.91 (test 0.8930). On a 15,000-image subset (a
+  third held out, 8 epochs, seeds 0 / 1), validation accuracy: as is
+  0.8604 / -, joint batch 0.8602 / 0.8666, joint batch with weight 0.3
+  0.8865 / 0.8883, with 0.1 0.8879 / 0.8947, C alone 0.8883 / 0.8967
+  (`RESULTS.md`, fifth round). On MNIST the paper's objective met its cell
+  (0.9967), so it keeps it.
+
 Explicit `--epochs`, `--batch-size` and `--size` override a recipe.
 """
 
@@ -49,10 +61,14 @@ _PAPER_EPOCHS = {
 _PAPER_LABEL_SMOOTHING = {"cnn": 0.1}
 _PAPER_LABEL_LOSS = {"se_co": "mse", "se_star": "mse"}
 _PAPER_LEARNING_RATE = {"se_star": 1e-3}
+#: (dataset, model-name prefix) -> the game's settings (`TrainConfig` fields).
+_PAPER_GAME = {("fashion_mnist", "ac_nc_v1"): {"joint_batch": True, "adversarial_weight": 0.1}}
+_NO_GAME_SETTINGS = {"joint_batch": False, "adversarial_weight": None}
 
 
-def _epochs(table, dataset, model, fallback):
-    matches = [(len(prefix), epochs) for (data, prefix), epochs in table.items()
+def _lookup(table, dataset, model, fallback):
+    """`table`'s entry for the longest (dataset, prefix) key matching."""
+    matches = [(len(prefix), value) for (data, prefix), value in table.items()
                if data == dataset and model.startswith(prefix)]
     return max(matches)[1] if matches else fallback
 
@@ -62,6 +78,8 @@ def settings(recipe, model, dataset):
 
         >>> settings("paper", "cnn", "mnist")["epochs"], settings("paper", "ac_co_v1_mse", "mnist")["epochs"]
         (8, 12)
+        >>> [settings("paper", "ac_nc_v1_mae", d)["adversarial_weight"] for d in ("mnist", "fashion_mnist")]
+        [None, 0.1]
         >>> settings("default", "se_co", "digits")
         {'epochs': 30, 'batch_size': 64, 'size': 'small'}
     """
@@ -70,5 +88,6 @@ def settings(recipe, model, dataset):
     if recipe == "default":
         return {"epochs": 30 if dataset == "digits" else 5, "batch_size": 64, "size": "small"}
     return {**_PAPER, "learning_rate": _PAPER_LEARNING_RATE.get(model, _PAPER["learning_rate"]),
-            "epochs": _epochs(_PAPER_EPOCHS, dataset, model, 10),
-            "label_smoothing": _PAPER_LABEL_SMOOTHING.get(model, 0.0), "label_loss": _PAPER_LABEL_LOSS.get(model)}
+            "epochs": _lookup(_PAPER_EPOCHS, dataset, model, 10),
+            "label_smoothing": _PAPER_LABEL_SMOOTHING.get(model, 0.0), "label_loss": _PAPER_LABEL_LOSS.get(model),
+            **_lookup(_PAPER_GAME, dataset, model, _NO_GAME_SETTINGS)}
