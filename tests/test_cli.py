@@ -329,7 +329,8 @@ def test_the_cosine_schedule_warms_up_then_decays_and_weight_decay_means_adamw()
 
 @pytest.mark.parametrize("field, value", [("schedule", "linear"), ("weight_decay", -1.0), ("label_smoothing", 1.5),
                                           ("validation", 0.9), ("size", "huge"), ("label_loss", "cce"),
-                                          ("adversarial_weight", -0.1), ("joint_batch", "yes")])
+                                          ("adversarial_weight", -0.1), ("joint_batch", "yes"),
+                                          ("discriminator_batch_norm", "yes")])
 def test_bad_recipe_settings_are_value_errors_naming_them(field, value):
     from models import training
 
@@ -389,6 +390,17 @@ def test_game_settings_reach_the_auto_classifiers_only_and_the_recorded_command(
     assert (again.joint_batch, again.adversarial_weight) == (True, 0.1)
     plain = training.train_command(training.record(training.TrainConfig(model="ac_nc_v1_mae")))
     assert "--joint-batch" not in plain and "--adversarial-weight" not in plain
+    # BatchNorm in the image-label D: the Super-encoders and Auto-classifiers take it, cnn refuses it
+    for name in ("se_nc", "ac_nc_v2_mse"):
+        config = training.TrainConfig(model=name, discriminator_batch_norm=True)
+        assert training._model_arguments(config)["discriminator_batch_norm"] is True
+        command = training.train_command(training.record(config))
+        assert command.endswith(" --discriminator-batch-norm --data-dir DATA_DIR")
+    with pytest.raises(ValueError, match="`discriminator_batch_norm` applies to the Autonets"):
+        training._model_arguments(training.TrainConfig(model="cnn", discriminator_batch_norm=True))
+    seen.clear()
+    assert main(["train", "--model", "se_nc", "--discriminator-batch-norm", "--output-dir", str(tmp_path)]) == 0
+    assert seen["config"].discriminator_batch_norm is True and seen["config"].joint_batch is False
 
 
 def test_reproduce_trains_each_model_with_its_recipe_and_explicit_settings_win(tmp_path, monkeypatch):

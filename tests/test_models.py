@@ -350,7 +350,9 @@ def test_bad_game_weights_are_value_errors_naming_them(argument, value):
     ("se_nc", "non_saturating", None), ("se_nc", "non_saturating", "yes"),
     ("ac_nc_v1_mse", "non_saturating", "minimax"), ("ac_nc_v2_mse", "non_saturating", 0.5),
     ("ac_nc_v1_mse", "adversarial_weight", -0.1),
-    ("ac_nc_v1_mse", "instance_noise", -1.0), ("ac_nc_v1_mae", "joint_batch", "yes")])
+    ("ac_nc_v1_mse", "instance_noise", -1.0), ("ac_nc_v1_mae", "joint_batch", "yes"),
+    ("se_nc", "discriminator_batch_norm", "yes"), ("ac_nc_v2_mse", "discriminator_batch_norm", None),
+    ("ac_nc_v1_mse", "discriminator_batch_norm", True)])
 def test_bad_game_options_are_value_errors_naming_them(name, argument, value):
     with pytest.raises(ValueError, match=f"`{argument}`.*received {argument}={value!r}"):
         models.create(name, input_shape=SHAPE, num_classes=CLASSES, **{argument: value})
@@ -673,6 +675,44 @@ def test_the_paper_size_normalises_every_player_but_the_discriminators():
     assert batch_norms(networks.image_label_discriminator((28, 28, 1), 10, "paper")) == 0
     assert batch_norms(networks.image_discriminator((28, 28, 1), "paper")) == 0
     assert batch_norms(networks.classifier((28, 28, 1), 10, "small")) == 0
+    # the image-label D may take the classifier's trunk: BatchNorm and ReLU, no LeakyReLU
+    normalised = networks.image_label_discriminator((28, 28, 1), 10, "paper", batch_norm=True)
+    assert batch_norms(normalised) == 6
+    assert not any(isinstance(layer, keras.layers.LeakyReLU) for layer in _all_layers(normalised))
+
+
+@pytest.mark.parametrize("name", ["se_nc", "ac_nc_v2_mse"])
+def test_discriminator_batch_norm_builds_trains_and_round_trips(name, tmp_path):
+    """BatchNorm in the image-label D (SE(nc), AC(nc) v2): D reads only the
+    real images, so its batch statistics hold nothing of real against fake
+    pairs; the flag builds the classifier's trunk, trains, and survives a
+    `.keras` round trip with its value."""
+    keras.utils.set_random_seed(0)
+    x, y = toy_data(16)
+    model = models.create(name, input_shape=SHAPE, num_classes=CLASSES, size="paper", discriminator_batch_norm=True)
+    norms = [layer for layer in _all_layers(model.discriminator) if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(norms) == 2 * len(_paper_stages(SHAPE)) and model.config["discriminator_batch_norm"] is True
+    before = np.array(norms[0].moving_mean)
+    model.compile(optimizers={p: keras.optimizers.Adam(1e-3) for p in model.optimizer_slots})
+    history = model.fit(x, y, batch_size=16, epochs=1, verbose=0).history
+    assert all(np.isfinite(v).all() for v in history.values()), history
+    # D's phase ran in training mode: its BatchNorm statistics moved
+    assert not np.allclose(before, np.array(norms[0].moving_mean))
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    assert loaded.config["discriminator_batch_norm"] is True
+    np.testing.assert_array_equal(loaded.implied_posterior(x), model.implied_posterior(x))
+    plain = models.create(name, input_shape=SHAPE, num_classes=CLASSES, size="paper")
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in _all_layers(plain.discriminator))
+
+
+def _paper_stages(shape):
+    """The stages the paper-size trunk fits for `shape`."""
+    from models.core import networks
+
+    spec = networks.SIZES["paper"]
+    return spec["filters"][: networks._stages(shape, spec["filters"])]
 
 
 def _all_layers(net):

@@ -50,6 +50,8 @@ def add_train_arguments(parser):
                         help="weight of C's adversarial term in AC(nc) (default: the model's, 1)")
     parser.add_argument("--joint-batch", action="store_true",
                         help="AC(nc) v1: G+ judges the real and the fake codes in one call of G")
+    parser.add_argument("--discriminator-batch-norm", action="store_true",
+                        help="SE(nc), AC(nc) v2 at the paper size: BatchNorm in D's trunk")
     parser.add_argument("--validation", type=float, default=d["validation"],
                         help="fraction of the training set held out (stratified) to choose hyperparameters on")
     parser.add_argument("--subset", type=int, default=None,
@@ -68,6 +70,7 @@ def _train(args):
         labelled_fraction=args.labelled_fraction, size=args.size, augment=args.augment, schedule=args.schedule,
         warmup_epochs=args.warmup_epochs, weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
         label_loss=args.label_loss, adversarial_weight=args.adversarial_weight, joint_batch=args.joint_batch,
+        discriminator_batch_norm=args.discriminator_batch_norm,
         validation=args.validation, subset=args.subset, seed=args.seed,
         data_dir=args.data_dir, output_dir=args.output_dir))
     return 0

@@ -55,11 +55,13 @@ from models.core.game import global_mean
 from models.core.labels import masked_accuracy, mismatched_one_hot, one_hot_labels
 
 
-def check_game_arguments(game, non_saturating, class_weight, posterior_weight, resolvable=False):
+def check_game_arguments(game, non_saturating, class_weight, posterior_weight, discriminator_batch_norm,
+                         resolvable=False):
     """The arguments every (co)/(nc) Autonet shares, checked: a `ValueError`
     names the one that is wrong. `resolvable`: `non_saturating=None` (chosen
     per version) is allowed."""
     check_choice(game, "game", ("co", "nc"))
+    check_choice(discriminator_batch_norm, "discriminator_batch_norm", (True, False))
     check_choice(non_saturating, "non_saturating", (None, True, False) if resolvable else (True, False))
     check_between(class_weight, "class_weight", 0.0)
     check_between(posterior_weight, "posterior_weight", 0.0)

@@ -13,7 +13,9 @@ Each builder returns a functional `keras.Model` (a "player"). Two sizes:
   `encoder`); the decoder mirrors it with BatchNorm. Discriminators get the same
   convolutions *without* BatchNorm (LeakyReLU, dropout): inside a GAN's
   discriminator, BatchNorm couples the real and fake samples of a batch and
-  lets D judge batch statistics instead of samples.
+  lets D judge batch statistics instead of samples. The image-label D of
+  SE(nc) and AC(nc) v2, which reads only real images, may take the
+  classifier's trunk instead (`image_label_discriminator`'s `batch_norm`).
 
 Images of any height/width work (28x28x1, 32x32x3, scikit-learn's 8x8x1):
 the encoder downsamples while the feature map stays at least 2x2, and the
@@ -177,10 +179,17 @@ def image_discriminator(input_shape, size="small", name="discriminator"):
     return keras.Model(trunk.input, logit, name=name)
 
 
-def image_label_discriminator(input_shape, num_classes, size="small", name="discriminator"):
+def image_label_discriminator(input_shape, num_classes, size="small", name="discriminator", batch_norm=False):
     """D on (image, label) pairs, as per-label logits: image -> l(x), shape
-    (K,), and D(x, v) = <v, l(x)> (`models.core.conditional`)."""
-    trunk = conv_trunk(input_shape, size, name=f"{name}_trunk", discriminator=True)
+    (K,), and D(x, v) = <v, l(x)> (`models.core.conditional`).
+
+    `batch_norm` (the "paper" size; the others have no normalisation): the
+    classifier's trunk, BatchNorm and ReLU, instead of a discriminator's.
+    Safe here, unlike in an image discriminator: l(x) is computed once per
+    batch from the real images alone, and the real and fake pairs differ
+    only in the label vector v applied afterwards, so the batch statistics
+    carry nothing that tells them apart."""
+    trunk = conv_trunk(input_shape, size, name=f"{name}_trunk", discriminator=not batch_norm)
     x = layers.Dense(_spec(size)["hidden"], activation="relu")(trunk.output)
     logits = layers.Dense(num_classes, dtype="float32", name="label_logits")(x)
     return keras.Model(trunk.input, logits, name=name)

@@ -101,6 +101,10 @@ class AutoClassifier(conditional.LabelJudge, GameModel):
         joint_batch: G+ judges the real codes y and the fake ones C(x) in one
             call of G (nc v1), so that G's BatchNorm normalises both with the
             same batch statistics (else H can tell them apart by those alone).
+        discriminator_batch_norm: D's trunk with BatchNorm, as the
+            classifier's (nc v2, "paper" size; see
+            `models.core.networks.image_label_discriminator`; v1's H judges
+            G's images, where BatchNorm would tell real from fake batches).
         labelled_fraction: fraction of training labels used (label -1 marks
             the others; they train the reconstruction only).
         size: "small", "large" or "paper" networks.
@@ -115,15 +119,20 @@ class AutoClassifier(conditional.LabelJudge, GameModel):
 
     def __init__(self, input_shape, num_classes, game="co", version=1, reconstruction="mse", weight=1.0,
                  non_saturating=None, class_weight=1.0, posterior_weight=1.0, label_smoothing=0.0,
-                 adversarial_weight=1.0, instance_noise=0.0, joint_batch=False, labelled_fraction=1.0,
-                 size="small", classifier=None, generator=None, discriminator=None, **kwargs):
-        conditional.check_game_arguments(game, non_saturating, class_weight, posterior_weight, resolvable=True)
+                 adversarial_weight=1.0, instance_noise=0.0, joint_batch=False, discriminator_batch_norm=False,
+                 labelled_fraction=1.0, size="small", classifier=None, generator=None, discriminator=None, **kwargs):
+        conditional.check_game_arguments(game, non_saturating, class_weight, posterior_weight,
+                                         discriminator_batch_norm, resolvable=True)
         check_choice(version, "version", (1, 2))
         check_choice(reconstruction, "reconstruction", ERRORS)
         check_between(label_smoothing, "label_smoothing", 0.0, 1.0)
         check_between(adversarial_weight, "adversarial_weight", 0.0)
         check_between(instance_noise, "instance_noise", 0.0)
         check_choice(joint_batch, "joint_batch", (True, False))
+        if discriminator_batch_norm and game == "nc" and version == 1:
+            raise ValueError("`discriminator_batch_norm` applies to AC(nc) v2's D, not to v1's H, which judges G's "
+                             "real and fake images (BatchNorm would tell their batches apart); received "
+                             "discriminator_batch_norm=True with version=1.")
         super().__init__(**kwargs)
         if instance_noise:  # only then: the zoo's files hold no generator state
             self.seed_generator = keras.random.SeedGenerator()
@@ -138,7 +147,8 @@ class AutoClassifier(conditional.LabelJudge, GameModel):
         if c["game"] == "nc":
             players["discriminator"] = custom["discriminator"] or (
                 networks.image_discriminator(shape, size) if c["version"] == 1
-                else networks.image_label_discriminator(shape, classes, size))
+                else networks.image_label_discriminator(shape, classes, size,
+                                                        batch_norm=c["discriminator_batch_norm"]))
         return players
 
     @property

@@ -79,6 +79,9 @@ class SuperEncoder(conditional.LabelJudge, GameModel):
         encoder_gradient: the share of the game's gradient that reaches the
             encoder (nc only; 0: the codes learn from the reconstruction
             alone, 1: the full game).
+        discriminator_batch_norm: D's trunk with BatchNorm, as the
+            classifier's (nc, "paper" size; see
+            `models.core.networks.image_label_discriminator`).
         labelled_fraction: the fraction of training labels used (SE*).
         size: "small", "large" or "paper" networks (see `models.core.networks`).
         encoder, separator, decoder, discriminator: optional custom players.
@@ -92,9 +95,10 @@ class SuperEncoder(conditional.LabelJudge, GameModel):
 
     def __init__(self, input_shape, num_classes, latent_dim=16, game="co", alpha=1.0, beta=1.0, label_loss="mae",
                  reconstruction="mae", non_saturating=True, class_weight=1.0, posterior_weight=1.0,
-                 encoder_gradient=1.0, labelled_fraction=1.0, size="small", encoder=None, separator=None, decoder=None,
-                 discriminator=None, **kwargs):
-        conditional.check_game_arguments(game, non_saturating, class_weight, posterior_weight)
+                 encoder_gradient=1.0, discriminator_batch_norm=False, labelled_fraction=1.0, size="small",
+                 encoder=None, separator=None, decoder=None, discriminator=None, **kwargs):
+        conditional.check_game_arguments(game, non_saturating, class_weight, posterior_weight,
+                                         discriminator_batch_norm)
         check_choice(label_loss, "label_loss", ERRORS)
         check_choice(reconstruction, "reconstruction", ERRORS)
         check_between(encoder_gradient, "encoder_gradient", 0.0, 1.0)
@@ -110,7 +114,7 @@ class SuperEncoder(conditional.LabelJudge, GameModel):
         }
         if c["game"] == "nc":
             players["discriminator"] = custom["discriminator"] or networks.image_label_discriminator(
-                shape, c["num_classes"], size)
+                shape, c["num_classes"], size, batch_norm=c["discriminator_batch_norm"])
         return players
 
     @property

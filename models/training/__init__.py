@@ -41,7 +41,8 @@ LABEL_LOSSES = ("mae", "mse")
 _MODEL_SETTINGS = {"label_smoothing": "models with a cross-entropy term (the Auto-classifiers and cnn)",
                    "label_loss": "the Super-encoders (their label term, which the cooperative games train)",
                    "adversarial_weight": "the Auto-classifiers (the weight of C's adversarial term in AC(nc))",
-                   "joint_batch": "the Auto-classifiers (one call of G for G+'s real and fake codes in AC(nc) v1)"}
+                   "joint_batch": "the Auto-classifiers (one call of G for G+'s real and fake codes in AC(nc) v1)",
+                   "discriminator_batch_norm": "the Autonets (BatchNorm in the image-label D of SE(nc) and AC(nc) v2)"}
 
 
 class TrainingDivergedError(ArithmeticError):
@@ -122,6 +123,7 @@ class TrainConfig:
     label_loss: str | None = None
     adversarial_weight: float | None = None
     joint_batch: bool = False
+    discriminator_batch_norm: bool = False
     validation: float = 0.0
     subset: int | None = None
     seed: int = 0
@@ -146,6 +148,7 @@ class TrainConfig:
         if self.adversarial_weight is not None:
             check_between(self.adversarial_weight, "adversarial_weight", 0.0)
         check_choice(self.joint_batch, "joint_batch", (True, False))
+        check_choice(self.discriminator_batch_norm, "discriminator_batch_norm", (True, False))
         check_between(self.validation, "validation", 0.0, 0.5)
         if self.subset is not None:
             check_at_least(self.subset, "subset", 2 * data.info(self.dataset)[1])
@@ -194,6 +197,8 @@ def train_command(config):
         parts.append(f"--adversarial-weight {c['adversarial_weight']}")
     if c.get("joint_batch"):
         parts.append("--joint-batch")
+    if c.get("discriminator_batch_norm"):
+        parts.append("--discriminator-batch-norm")
     return " ".join([*parts, "--data-dir DATA_DIR"])
 
 
@@ -246,7 +251,7 @@ def _optimizer(config, steps_per_epoch, scale=1.0):
 def _model_arguments(config):
     """Constructor arguments the config sets: size, labelled fraction, and
     the `_MODEL_SETTINGS` (label smoothing, the label loss, AC(nc)'s
-    adversarial weight and joint batch) where set, i.e. not at their
+    adversarial weight and joint batch, BatchNorm in D) where set, i.e. not at their
     `TrainConfig` default."""
     import inspect
 
