@@ -429,15 +429,21 @@ def test_reproduce_trains_each_model_with_its_recipe_and_explicit_settings_win(t
     assert (cnn.size, cnn.batch_size, cnn.epochs, cnn.label_smoothing, cnn.augment) == ("paper", 128, 8, 0.1, True)
     assert (cnn.schedule, cnn.weight_decay, cnn.learning_rate, cnn.validation) == ("cosine", 5e-4, 2e-3, 0.1)
     assert (ac.epochs, ac.label_smoothing) == (12, 0.0) and (se.epochs, se.label_smoothing) == (6, 0.0)
-    # AC(nc) v1's game settings: on Fashion-MNIST only (the recipes' docstring)
-    for dataset, name, expected in (("mnist", "ac_nc_v1_mse", (False, None)),
-                                    ("fashion_mnist", "ac_nc_v1_mse", (True, 0.1)),
-                                    ("fashion_mnist", "ac_nc_v1_mae", (True, 0.1)),
-                                    ("fashion_mnist", "ac_nc_v2_mse", (False, None)),
-                                    ("fashion_mnist", "ac_co_v1_mse", (False, None))):
+    # the games' settings: on Fashion-MNIST only (the recipes' docstring)
+    for dataset, name, expected in (("mnist", "ac_nc_v1_mse", (False, None, False)),
+                                    ("fashion_mnist", "ac_nc_v1_mse", (True, 0.1, False)),
+                                    ("fashion_mnist", "ac_nc_v1_mae", (True, 0.1, False)),
+                                    ("fashion_mnist", "ac_nc_v2_mse", (False, None, True)),
+                                    ("fashion_mnist", "ac_nc_v2_mae", (False, None, True)),
+                                    ("mnist", "ac_nc_v2_mse", (False, None, False)),
+                                    ("fashion_mnist", "se_nc", (False, None, True)),
+                                    ("fashion_mnist", "se_star_nc", (False, None, False)),
+                                    ("fashion_mnist", "ac_co_v1_mse", (False, None, False))):
         with pytest.raises(Stop):
             reproduce._score(name, dataclasses.replace(paper, dataset=dataset), tmp_path, None, None)
-        assert (seen[name].joint_batch, seen[name].adversarial_weight) == expected, (dataset, name)
+        config = seen[name]
+        assert (config.joint_batch, config.adversarial_weight, config.discriminator_batch_norm) == expected, (
+            dataset, name)
     with pytest.raises(Stop):
         reproduce._score("cnn", dataclasses.replace(paper, dataset="fashion_mnist", epochs=3, size="small"),
                          tmp_path, None, None)

@@ -43,6 +43,18 @@
   (`RESULTS.md`, fifth round). On MNIST the paper's objective met its cell
   (0.9967), so it keeps it.
 
+  SE(nc) and AC(nc) v2 on Fashion-MNIST give their image-label D the
+  classifier's BatchNorm trunk (`discriminator_batch_norm`). Their players
+  learn the labels from D's implied posterior, so D is their teacher: in
+  the zoo's Fashion-MNIST AC(nc) v2 models D's implied classifier scored
+  0.9255 / 0.9239 on the test split (MSE / MAE) and C 0.9140 / 0.9135, and
+  D's validation accuracy was still rising. On the 15,000-image subset
+  (seed 0, 8 epochs), validation accuracy of the player / of D, without
+  and with BatchNorm: AC(nc) v2 MSE 0.7488 / 0.8033 and 0.8361 / 0.8838,
+  SE(nc) 0.7572 / 0.7889 and 0.8473 / 0.8818 (a CNN alone: 0.8869).
+  D reads only the real images (the real and fake pairs differ only in the
+  label vector), so BatchNorm cannot tell them apart there.
+
 Explicit `--epochs`, `--batch-size` and `--size` override a recipe.
 """
 
@@ -62,8 +74,10 @@ _PAPER_LABEL_SMOOTHING = {"cnn": 0.1}
 _PAPER_LABEL_LOSS = {"se_co": "mse", "se_star": "mse"}
 _PAPER_LEARNING_RATE = {"se_star": 1e-3}
 #: (dataset, model-name prefix) -> the game's settings (`TrainConfig` fields).
-_PAPER_GAME = {("fashion_mnist", "ac_nc_v1"): {"joint_batch": True, "adversarial_weight": 0.1}}
-_NO_GAME_SETTINGS = {"joint_batch": False, "adversarial_weight": None}
+_PAPER_GAME = {("fashion_mnist", "ac_nc_v1"): {"joint_batch": True, "adversarial_weight": 0.1},
+               ("fashion_mnist", "ac_nc_v2"): {"discriminator_batch_norm": True},
+               ("fashion_mnist", "se_nc"): {"discriminator_batch_norm": True}}
+_NO_GAME_SETTINGS = {"joint_batch": False, "adversarial_weight": None, "discriminator_batch_norm": False}
 
 
 def _lookup(table, dataset, model, fallback):
@@ -80,6 +94,8 @@ def settings(recipe, model, dataset):
         (8, 12)
         >>> [settings("paper", "ac_nc_v1_mae", d)["adversarial_weight"] for d in ("mnist", "fashion_mnist")]
         [None, 0.1]
+        >>> [settings("paper", m, "fashion_mnist")["discriminator_batch_norm"] for m in ("se_nc", "se_star_nc")]
+        [True, False]
         >>> settings("default", "se_co", "digits")
         {'epochs': 30, 'batch_size': 64, 'size': 'small'}
     """
@@ -90,4 +106,4 @@ def settings(recipe, model, dataset):
     return {**_PAPER, "learning_rate": _PAPER_LEARNING_RATE.get(model, _PAPER["learning_rate"]),
             "epochs": _lookup(_PAPER_EPOCHS, dataset, model, 10),
             "label_smoothing": _PAPER_LABEL_SMOOTHING.get(model, 0.0), "label_loss": _PAPER_LABEL_LOSS.get(model),
-            **_lookup(_PAPER_GAME, dataset, model, _NO_GAME_SETTINGS)}
+            **_NO_GAME_SETTINGS, **_lookup(_PAPER_GAME, dataset, model, {})}
