@@ -55,7 +55,7 @@ Choices where the paper leaves freedom:
   (0.1-0.3) remove both effects there (`RESULTS.md`, fifth round). The
   defaults keep the paper's objective, which met its MNIST cell; the paper
   recipe sets `joint_batch=True, adversarial_weight=0.1` for v1 on
-  Fashion-MNIST (`models.training.recipes`).
+  Fashion-MNIST (in `models/training/recipes.py`).
 * Losses are means over elements (pixels, classes); phases alternate within
   one step, discriminating players first.
 """
