@@ -64,15 +64,9 @@ def add_train_arguments(parser):
 
 
 def _train(args):
-    training.train(training.TrainConfig(
-        model=args.model, dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.learning_rate, precision=args.precision, strategy=args.strategy,
-        labelled_fraction=args.labelled_fraction, size=args.size, augment=args.augment, schedule=args.schedule,
-        warmup_epochs=args.warmup_epochs, weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
-        label_loss=args.label_loss, adversarial_weight=args.adversarial_weight, joint_batch=args.joint_batch,
-        discriminator_batch_norm=args.discriminator_batch_norm,
-        validation=args.validation, subset=args.subset, seed=args.seed,
-        data_dir=args.data_dir, output_dir=args.output_dir))
+    # every option is named after its TrainConfig field (`verbose` has none)
+    fields = [f.name for f in dataclasses.fields(training.TrainConfig) if hasattr(args, f.name)]
+    training.train(training.TrainConfig(**{name: getattr(args, name) for name in fields}))
     return 0
 
 

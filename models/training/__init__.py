@@ -195,10 +195,9 @@ def train_command(config):
             parts.append(f"--{key.replace('_', '-')} {c[key]}")
     if c.get("adversarial_weight") is not None:
         parts.append(f"--adversarial-weight {c['adversarial_weight']}")
-    if c.get("joint_batch"):
-        parts.append("--joint-batch")
-    if c.get("discriminator_batch_norm"):
-        parts.append("--discriminator-batch-norm")
+    for flag in ("joint_batch", "discriminator_batch_norm"):
+        if c.get(flag):
+            parts.append(f"--{flag.replace('_', '-')}")
     return " ".join([*parts, "--data-dir DATA_DIR"])
 
 
