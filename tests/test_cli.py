@@ -257,6 +257,53 @@ def test_reproduce_skips_finished_models_and_rebuilds_the_tables_from_their_file
     assert trained == ["se_nc", "ac_nc_v2_mse"] * 2
 
 
+def test_reproduce_retrains_a_result_whose_recipe_changed_and_tables_only_trains_nothing(tmp_path, monkeypatch):
+    from models.cli import reproduce
+    from models.training import record
+
+    config = reproduce.ReproduceConfig(dataset="fashion_mnist", recipe="paper", models=("se_nc", "se_co", "cnn"),
+                                       output_dir=str(tmp_path))
+    current = {name: record(reproduce._train_config(name, config, tmp_path)) for name in config.models}
+    assert current["se_nc"]["discriminator_batch_norm"] is True  # the recipe's, on Fashion-MNIST
+    rows = {
+        # trained before the recipe gave D its BatchNorm
+        "se_nc": {**_stored_row("se_nc", config.settings(), 0.25),
+                  "train": {**current["se_nc"], "discriminator_batch_norm": False, "data_dir": "elsewhere"}},
+        # written before the game fields existed: they count as their defaults, which the recipe keeps for se_co
+        "se_co": {**_stored_row("se_co", config.settings(), 0.75),
+                  "train": {k: v for k, v in current["se_co"].items()
+                            if k not in ("adversarial_weight", "joint_batch", "discriminator_batch_norm")}},
+    }
+    for name, row in rows.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "result.json").write_text(json.dumps(row))
+    assert reproduce.stale_fields(rows["se_nc"], config, tmp_path) == {"discriminator_batch_norm": (False, True)}
+    assert reproduce.stale_fields(rows["se_co"], config, tmp_path) == {}
+    assert reproduce.stale_fields(rows["se_co"], dataclasses.replace(config, epochs=3), tmp_path) == {
+        "settings.epochs": (None, 3), "epochs": (current["se_co"]["epochs"], 3)}
+
+    # tables only: no data is loaded (there is none for Fashion-MNIST here), nothing is trained, the stale row is
+    # tabled as it is and the model without a result is left out
+    monkeypatch.setattr(reproduce, "_score", lambda *a: pytest.fail("tables_only trained"))
+    monkeypatch.setattr(reproduce.data, "load_arrays", lambda *a: pytest.fail("tables_only loaded data"))
+    from models.cli import main
+
+    assert main(["reproduce", "--dataset", "fashion_mnist", "--recipe", "paper", "--models", "se_nc,se_co,cnn",
+                 "--tables-only", "--output-dir", str(tmp_path)]) == 0
+    payload = json.loads((tmp_path / "reproduce_fashion_mnist.json").read_text())
+    assert [(r["model"], r["accuracy"]) for r in payload["rows"]] == [("se_nc", 0.25), ("se_co", 0.75)]
+    assert "| se_nc | 0.5000 | 0.9161 |" in (tmp_path / "reproduce_fashion_mnist.md").read_text()
+
+    trained = []
+    monkeypatch.setattr(reproduce.data, "load_arrays", lambda *a: (None, None))
+    monkeypatch.setattr(reproduce, "_score", lambda name, *a: trained.append(name) or _stored_row(
+        name, config.settings(), 0.5))
+    payload = reproduce.run(config)
+    assert trained == ["se_nc", "cnn"] and [r["accuracy"] for r in payload["rows"]] == [0.5, 0.75, 0.5]
+    with pytest.raises(ValueError, match="received force=True, tables_only=True"):
+        dataclasses.replace(config, force=True, tables_only=True)
+
+
 def test_the_tables_list_their_rows_in_the_papers_order():
     from models.cli import reproduce
 

@@ -14,10 +14,13 @@ copy of the paper's tables shipped with the package; "-" where the paper has
 none, e.g. for scikit-learn's digits).
 
 Runs survive interruption: each model writes `<output>/<model>/result.json`
-(and its `model.keras`) as it finishes; a rerun with the same settings skips
-the models whose result is there (`force` retrains them) and the tables are
-rebuilt from the result files, so the full tables can be built across
-interruptions and days of background training. Writes
+(and its `model.keras`) as it finishes; a rerun skips the models whose result
+is there and was trained as the run would train it now (the same settings and
+the same `TrainConfig` the recipe gives, so a recipe that changed retrains its
+models; `force` retrains them all) and the tables are rebuilt from the result
+files, so the full tables can be built across interruptions and days of
+background training. `tables_only` trains nothing: it rebuilds the tables from
+the result files there, stale or not. Writes
 `reproduce_<dataset>.json` and `reproduce_<dataset>.md`, with a t-SNE PNG per
 model.
 """
@@ -56,6 +59,10 @@ MODELS = TABLE1 + TABLE2
 QUICK_MODELS = ("se_co", "ac_co_v1_mse", "ac_nc_v2_mse", "cnn", "ae")
 #: The settings a stored result must match to be reused.
 SETTINGS = ("dataset", "recipe", "epochs", "batch_size", "max_samples", "size", "precision", "seed")
+#: `TrainConfig` fields that do not change what is trained.
+_NOT_TRAINING = ("data_dir", "output_dir", "verbose")
+_TRAIN_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)
+                   if f.default is not dataclasses.MISSING}
 
 
 @dataclasses.dataclass
@@ -73,9 +80,13 @@ class ReproduceConfig:
     output_dir: str = "runs/reproduce"
     seed: int = 0
     force: bool = False
+    tables_only: bool = False
 
     def __post_init__(self):
         check_choice(self.dataset, "dataset", data.names())
+        if self.force and self.tables_only:
+            raise ValueError("`force` retrains and `tables_only` trains nothing: pass one of them, "
+                             f"received force={self.force}, tables_only={self.tables_only}")
         check_choice(self.recipe, "recipe", recipes.RECIPES)
         if self.recipe == "default":  # one setting for every model, as the tables say
             defaults = recipes.settings("default", "", self.dataset)
@@ -106,12 +117,38 @@ class ReproduceConfig:
         return {k: getattr(self, k) for k in SETTINGS}
 
 
+def _train_config(name, config, out):
+    """The `TrainConfig` that trains `name`: the recipe's settings, with the
+    run's explicit epochs / batch / size winning."""
+    explicit = {k: getattr(config, k) for k in ("epochs", "batch_size", "size") if getattr(config, k) is not None}
+    return TrainConfig(model=name, dataset=config.dataset, precision=config.precision, seed=config.seed,
+                       data_dir=config.data_dir, output_dir=str(out / name), verbose=0,
+                       **{**recipes.settings(config.recipe, name, config.dataset), **explicit})
+
+
+def stale_fields(row, config, out):
+    """What a stored result row was trained with that this run would train
+    otherwise: {field: (stored, now)}, empty when the row can be reused.
+
+    Compares the run's settings ("settings.<name>") and the recorded
+    `TrainConfig` ("train") with the one the recipe gives now, paths aside. A
+    field the record lacks (written before the field existed) counts as its
+    default; a row with no record at all is judged on the settings alone.
+    """
+    settings = row.get("settings", {})
+    stale = {f"settings.{k}": (settings.get(k), now) for k, now in config.settings().items()
+             if settings.get(k) != now}
+    if "train" in row:
+        for k, now in record(_train_config(row["model"], config, out)).items():
+            was = row["train"].get(k, _TRAIN_DEFAULTS.get(k))
+            if k not in _NOT_TRAINING and was != now:
+                stale[k] = (was, now)
+    return stale
+
+
 def _score(name, config, out, x_test, y_test):
     """Train and score one model; its result row."""
-    explicit = {k: getattr(config, k) for k in ("epochs", "batch_size", "size") if getattr(config, k) is not None}
-    train_config = TrainConfig(model=name, dataset=config.dataset, precision=config.precision, seed=config.seed,
-                               data_dir=config.data_dir, output_dir=str(out / name), verbose=0,
-                               **{**recipes.settings(config.recipe, name, config.dataset), **explicit})
+    train_config = _train_config(name, config, out)
     model, summary = train(train_config)
     result = evaluation.score(model, x_test, y_test, tsne=True, max_samples=config.max_samples, seed=config.seed,
                               output_dir=out / name, name=name)
@@ -132,7 +169,7 @@ def _score(name, config, out, x_test, y_test):
 def run(config: ReproduceConfig) -> dict:
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    x_test, y_test = data.load_arrays(config.dataset, "test", config.data_dir)
+    x_test, y_test = (None, None) if config.tables_only else data.load_arrays(config.dataset, "test", config.data_dir)
     rows = []
     start_all = time.perf_counter()
     names = config.models or (QUICK_MODELS if config.quick else MODELS)
@@ -140,12 +177,22 @@ def run(config: ReproduceConfig) -> dict:
         stored = out / name / "result.json"
         if stored.is_file() and not config.force:
             row = json.loads(stored.read_text())
-            if row.get("settings") == config.settings():
-                log.info("[%d/%d] %s: done before (%s); --force retrains it", i, len(names), name, stored)
+            stale = stale_fields(row, config, out)
+            if not stale or config.tables_only:
+                if stale:
+                    log.warning("[%d/%d] %s: %s was trained otherwise than this run would train it now "
+                                "(stored, now: %s); tabled as it is", i, len(names), name, stored, stale)
+                else:
+                    log.info("[%d/%d] %s: done before (%s); --force retrains it", i, len(names), name, stored)
                 rows.append(row)
                 continue
+            log.info("[%d/%d] %s: %s is stale (stored, now: %s); retraining", i, len(names), name, stored, stale)
+        if config.tables_only:
+            log.warning("[%d/%d] %s: no result in %s; left out of the tables", i, len(names), name, out / name)
+            continue
         log.info("[%d/%d] %s on %s (recipe %s)", i, len(names), name, config.dataset, config.recipe)
         row = _score(name, config, out, x_test, y_test)
+        stored.parent.mkdir(exist_ok=True)
         write_json(stored, row)
         rows.append(row)
     payload = {"config": record(config), "paper_source": paper.source(),
@@ -223,8 +270,10 @@ def add_arguments(parser):
     parser.add_argument("--output-dir", default="runs/reproduce")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initialisations and the data order")
     parser.add_argument("--force", action="store_true", help="retrain models whose result file is already there")
+    parser.add_argument("--tables-only", action="store_true",
+                        help="train nothing: rebuild the tables from the result files in --output-dir")
     parser.set_defaults(run=lambda a: run(ReproduceConfig(
         dataset=a.dataset, quick=a.quick, models=a.models.split(",") if a.models else None, recipe=a.recipe,
         epochs=a.epochs,
         batch_size=a.batch_size, max_samples=a.max_samples, size=a.size, precision=a.precision, data_dir=a.data_dir,
-        output_dir=a.output_dir, seed=a.seed, force=a.force)) and 0)
+        output_dir=a.output_dir, seed=a.seed, force=a.force, tables_only=a.tables_only)) and 0)
