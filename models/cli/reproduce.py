@@ -39,6 +39,7 @@ from models.evaluation import paper
 from models.training import (
     PRECISIONS,
     SIZES,
+    TRAIN_DEFAULTS,
     TrainConfig,
     recipes,
     record,
@@ -61,8 +62,6 @@ QUICK_MODELS = ("se_co", "ac_co_v1_mse", "ac_nc_v2_mse", "cnn", "ae")
 SETTINGS = ("dataset", "recipe", "epochs", "batch_size", "max_samples", "size", "precision", "seed")
 #: `TrainConfig` fields that do not change what is trained.
 _NOT_TRAINING = ("data_dir", "output_dir", "verbose")
-_TRAIN_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)
-                   if f.default is not dataclasses.MISSING}
 
 
 @dataclasses.dataclass
@@ -140,7 +139,7 @@ def stale_fields(row, config, out):
              if settings.get(k) != now}
     if "train" in row:
         for k, now in record(_train_config(row["model"], config, out)).items():
-            was = row["train"].get(k, _TRAIN_DEFAULTS.get(k))
+            was = row["train"].get(k, TRAIN_DEFAULTS.get(k))
             if k not in _NOT_TRAINING and was != now:
                 stale[k] = (was, now)
     return stale

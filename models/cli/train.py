@@ -24,7 +24,7 @@ log = logging.getLogger("keraslosses.cli")
 # train
 # --------------------------------------------------------------------------
 def add_train_arguments(parser):
-    d = {f.name: f.default for f in dataclasses.fields(training.TrainConfig)}
+    d = training.TRAIN_DEFAULTS
     parser.add_argument("--model", required=True, choices=registry.list_models(), metavar="MODEL",
                         help=f"a registry name: {', '.join(registry.list_models())}")
     parser.add_argument("--dataset", default=d["dataset"], choices=data.names())
@@ -65,8 +65,8 @@ def add_train_arguments(parser):
 
 def _train(args):
     # every option is named after its TrainConfig field (`verbose` has none)
-    fields = [f.name for f in dataclasses.fields(training.TrainConfig) if hasattr(args, f.name)]
-    training.train(training.TrainConfig(**{name: getattr(args, name) for name in fields}))
+    training.train(training.TrainConfig(**{name: getattr(args, name) for name in training.TRAIN_DEFAULTS
+                                           if hasattr(args, name)}))
     return 0
 
 

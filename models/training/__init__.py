@@ -160,6 +160,10 @@ class TrainConfig:
         return record(self)
 
 
+#: Each `TrainConfig` field's default (`model` has none: `dataclasses.MISSING`).
+TRAIN_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+
+
 def validation_figures(final):
     """The held-out figures of a run's final logs (`train.json`'s "final"),
     without Keras' "val_" prefix; empty for a run without `validation`.
@@ -258,10 +262,9 @@ def _model_arguments(config):
     if config.labelled_fraction is not None:
         kwargs["labelled_fraction"] = config.labelled_fraction
     accepted = inspect.signature(registry.model_class(registry.MODELS[config.model][0]).__init__).parameters
-    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
     for field, takers in _MODEL_SETTINGS.items():
         value = getattr(config, field)
-        if value != defaults[field]:
+        if value != TRAIN_DEFAULTS[field]:
             if field not in accepted:
                 raise ValueError(f"`{field}` applies to {takers}; received {field}={value!r} for {config.model}.")
             kwargs[field] = value
