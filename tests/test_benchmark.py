@@ -65,7 +65,8 @@ def test_table_format():
 
 
 @pytest.mark.parametrize(("script", "option"), [("bench_losses.py", "--quick"), ("bench_training.py", "--quick"),
-                                                 ("bench_recipe.py", "--subset")])
+                                                 ("bench_recipe.py", "--subset"),
+                                                 ("bench_reconstruction.py", "--variants")])
 def test_script_wrappers_have_help(script, option, tmp_path):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / script), "--help"], capture_output=True, text=True,

@@ -377,7 +377,8 @@ def test_the_cosine_schedule_warms_up_then_decays_and_weight_decay_means_adamw()
 @pytest.mark.parametrize("field, value", [("schedule", "linear"), ("weight_decay", -1.0), ("label_smoothing", 1.5),
                                           ("validation", 0.9), ("size", "huge"), ("label_loss", "cce"),
                                           ("adversarial_weight", -0.1), ("joint_batch", "yes"),
-                                          ("discriminator_batch_norm", "yes")])
+                                          ("discriminator_batch_norm", "yes"), ("reconstruction_weight", -1.0),
+                                          ("reconstruction_loss", "l2")])
 def test_bad_recipe_settings_are_value_errors_naming_them(field, value):
     from models import training
 
@@ -448,6 +449,37 @@ def test_game_settings_reach_the_auto_classifiers_only_and_the_recorded_command(
     seen.clear()
     assert main(["train", "--model", "se_nc", "--discriminator-batch-norm", "--output-dir", str(tmp_path)]) == 0
     assert seen["config"].discriminator_batch_norm is True and seen["config"].joint_batch is False
+
+
+def test_reconstruction_settings_are_the_super_encoders_beta_and_loss_and_no_other_models(tmp_path, monkeypatch):
+    from models import training
+    from models.cli import main
+
+    assert training._model_arguments(training.TrainConfig(
+        model="se_co", reconstruction_weight=10.0, reconstruction_loss="mse")) == {
+        "size": "small", "beta": 10.0, "reconstruction": "mse"}
+    assert training._model_arguments(training.TrainConfig(model="se_nc")) == {"size": "small"}
+    # a beta-VAE's `beta` is its KL weight, an Auto-classifier's loss is in its name: neither may be reached
+    for name in ("beta_vae", "ae", "ac_co_v1_mse"):
+        with pytest.raises(ValueError, match=rf"`reconstruction_weight` applies to the Super-encoders.*=3.0 for {name}"):
+            training._model_arguments(training.TrainConfig(model=name, reconstruction_weight=3.0))
+        with pytest.raises(ValueError, match=rf"`reconstruction_loss` applies to the Super-encoders.*'mae' for {name}"):
+            training._model_arguments(training.TrainConfig(model=name, reconstruction_loss="mae"))
+    seen = {}
+    monkeypatch.setattr(training, "train", lambda config: seen.setdefault("config", config))
+    assert main(["train", "--model", "se_star", "--reconstruction-weight", "3", "--reconstruction-loss", "mse",
+                 "--output-dir", str(tmp_path)]) == 0
+    assert (seen["config"].reconstruction_weight, seen["config"].reconstruction_loss) == (3.0, "mse")
+    command = training.train_command(training.record(seen["config"]))
+    assert " --reconstruction-loss mse " in command
+    assert command.endswith(" --reconstruction-weight 3.0 --data-dir DATA_DIR")
+    plain = training.train_command(training.record(training.TrainConfig(model="se_co")))
+    assert "--reconstruction" not in plain
+    monkeypatch.undo()
+    model, _ = training.train(training.TrainConfig(model="se_co", epochs=1, reconstruction_weight=3.0,
+                                                   reconstruction_loss="mse", verbose=0,
+                                                   output_dir=str(tmp_path / "run")))
+    assert (model.config["beta"], model.config["reconstruction"]) == (3.0, "mse")
 
 
 def test_reproduce_trains_each_model_with_its_recipe_and_explicit_settings_win(tmp_path, monkeypatch):

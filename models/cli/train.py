@@ -52,6 +52,10 @@ def add_train_arguments(parser):
                         help="AC(nc) v1: G+ judges the real and the fake codes in one call of G")
     parser.add_argument("--discriminator-batch-norm", action="store_true",
                         help="SE(nc), AC(nc) v2 at the paper size: BatchNorm in D's trunk")
+    parser.add_argument("--reconstruction-weight", type=float, default=None,
+                        help="the Super-encoders' reconstruction weight beta (default: the model's, 1)")
+    parser.add_argument("--reconstruction-loss", default=None, choices=training.LABEL_LOSSES,
+                        help="the Super-encoders' reconstruction term (default: the model's, mae)")
     parser.add_argument("--validation", type=float, default=d["validation"],
                         help="fraction of the training set held out (stratified) to choose hyperparameters on")
     parser.add_argument("--subset", type=int, default=None,

@@ -31,7 +31,8 @@ BFLOAT16_FEATURES = ("avx512_bf16", "amx_bf16")
 STRATEGIES = ("default", "mirrored", "multiworker")
 SIZES = ("small", "large", "paper")
 SCHEDULES = ("constant", "cosine")
-#: The Super-encoders' label terms (`SuperEncoder`'s `label_loss`): the names
+#: The Super-encoders' label and reconstruction terms (`SuperEncoder`'s
+#: `label_loss` and `reconstruction`): the names
 #: of `models.core.labels.ERRORS`, spelled out because importing that module
 #: imports TensorFlow, which the light commands (`pretrained list`) skip.
 LABEL_LOSSES = ("mae", "mse")
@@ -42,7 +43,16 @@ _MODEL_SETTINGS = {"label_smoothing": "models with a cross-entropy term (the Aut
                    "label_loss": "the Super-encoders (their label term, which the cooperative games train)",
                    "adversarial_weight": "the Auto-classifiers (the weight of C's adversarial term in AC(nc))",
                    "joint_batch": "the Auto-classifiers (one call of G for G+'s real and fake codes in AC(nc) v1)",
-                   "discriminator_batch_norm": "the Autonets (BatchNorm in the image-label D of SE(nc) and AC(nc) v2)"}
+                   "discriminator_batch_norm": "the Autonets (BatchNorm in the image-label D of SE(nc) and AC(nc) v2)",
+                   "reconstruction_weight": "the Super-encoders (beta, the weight of their reconstruction term)",
+                   "reconstruction_loss": "the Super-encoders (their reconstruction term; an Auto-classifier's is in "
+                                          "its name)"}
+#: A `_MODEL_SETTINGS` field whose constructor argument has another name ->
+#: (that argument, the classes it means this field in): `beta` is a
+#: Super-encoder's reconstruction weight but a beta-VAE's KL weight, and an
+#: Auto-classifier's `reconstruction` is fixed by its registry name.
+_RENAMED = {"reconstruction_weight": ("beta", ("SuperEncoder",)),
+            "reconstruction_loss": ("reconstruction", ("SuperEncoder",))}
 
 
 class TrainingDivergedError(ArithmeticError):
@@ -124,6 +134,8 @@ class TrainConfig:
     adversarial_weight: float | None = None
     joint_batch: bool = False
     discriminator_batch_norm: bool = False
+    reconstruction_weight: float | None = None
+    reconstruction_loss: str | None = None
     validation: float = 0.0
     subset: int | None = None
     seed: int = 0
@@ -149,6 +161,10 @@ class TrainConfig:
             check_between(self.adversarial_weight, "adversarial_weight", 0.0)
         check_choice(self.joint_batch, "joint_batch", (True, False))
         check_choice(self.discriminator_batch_norm, "discriminator_batch_norm", (True, False))
+        if self.reconstruction_weight is not None:
+            check_between(self.reconstruction_weight, "reconstruction_weight", 0.0)
+        if self.reconstruction_loss is not None:
+            check_choice(self.reconstruction_loss, "reconstruction_loss", LABEL_LOSSES)
         check_between(self.validation, "validation", 0.0, 0.5)
         if self.subset is not None:
             check_at_least(self.subset, "subset", 2 * data.info(self.dataset)[1])
@@ -194,11 +210,12 @@ def train_command(config):
         parts.append("--augment")
     if c.get("schedule", d["schedule"]) != d["schedule"]:
         parts.append(f"--schedule {c['schedule']} --warmup-epochs {c['warmup_epochs']}")
-    for key in ("weight_decay", "label_smoothing", "label_loss", "validation", "subset"):
+    for key in ("weight_decay", "label_smoothing", "label_loss", "reconstruction_loss", "validation", "subset"):
         if c.get(key):
             parts.append(f"--{key.replace('_', '-')} {c[key]}")
-    if c.get("adversarial_weight") is not None:
-        parts.append(f"--adversarial-weight {c['adversarial_weight']}")
+    for key in ("adversarial_weight", "reconstruction_weight"):
+        if c.get(key) is not None:
+            parts.append(f"--{key.replace('_', '-')} {c[key]}")
     for flag in ("joint_batch", "discriminator_batch_norm"):
         if c.get(flag):
             parts.append(f"--{flag.replace('_', '-')}")
@@ -254,21 +271,41 @@ def _optimizer(config, steps_per_epoch, scale=1.0):
 def _model_arguments(config):
     """Constructor arguments the config sets: size, labelled fraction, and
     the `_MODEL_SETTINGS` (label smoothing, the label loss, AC(nc)'s
-    adversarial weight and joint batch, BatchNorm in D) where set, i.e. not at their
-    `TrainConfig` default."""
+    adversarial weight and joint batch, BatchNorm in D, the Super-encoders'
+    reconstruction weight and loss) where set, i.e. not at their `TrainConfig` default."""
     import inspect
 
     kwargs = {"size": config.size}
     if config.labelled_fraction is not None:
         kwargs["labelled_fraction"] = config.labelled_fraction
-    accepted = inspect.signature(registry.model_class(registry.MODELS[config.model][0]).__init__).parameters
+    family = registry.MODELS[config.model][0]
+    accepted = inspect.signature(registry.model_class(family).__init__).parameters
     for field, takers in _MODEL_SETTINGS.items():
         value = getattr(config, field)
+        argument, families = _RENAMED.get(field, (field, (family,)))
         if value != TRAIN_DEFAULTS[field]:
-            if field not in accepted:
+            if argument not in accepted or family not in families:
                 raise ValueError(f"`{field}` applies to {takers}; received {field}={value!r} for {config.model}.")
-            kwargs[field] = value
+            kwargs[argument] = value
     return kwargs
+
+
+def split(config: TrainConfig):
+    """The training images and labels `config` trains on, and the ones it
+    holds out for validation (`None, None` without `validation`): the
+    training split, its stratified, seeded `subset` where set, then the
+    stratified, seeded `validation` fraction of that. The test split is never
+    read.
+
+    Returns:
+        (x, y, x_val, y_val) NumPy arrays.
+    """
+    x, y = data.load_arrays(config.dataset, "train", config.data_dir)
+    if config.subset is not None and config.subset < len(x):  # quick ablations: a stratified, seeded subset
+        x, y, _, _ = data.validation_split(x, y, len(x) - config.subset, seed=config.seed)
+    if not config.validation:
+        return x, y, None, None
+    return data.validation_split(x, y, config.validation, seed=config.seed)
 
 
 def train(config: TrainConfig):
@@ -289,12 +326,8 @@ def train(config: TrainConfig):
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
     shape, classes = data.info(config.dataset)
-    x, y = data.load_arrays(config.dataset, "train", config.data_dir)
-    if config.subset is not None and config.subset < len(x):  # quick ablations: a stratified, seeded subset
-        x, y, _, _ = data.validation_split(x, y, len(x) - config.subset, seed=config.seed)
+    x, y, x_val, y_val = split(config)
     validation = None
-    if config.validation:
-        x, y, x_val, y_val = data.validation_split(x, y, config.validation, seed=config.seed)
     log.info("%s: %d training images of shape %s%s", config.dataset, len(x), x.shape[1:],
              f", {len(x_val)} held out for validation" if config.validation else "")
     precision = resolve_precision(config.precision, size=config.size)
