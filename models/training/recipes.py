@@ -47,6 +47,18 @@
   (0.9755, 0.9839, 0.9889 over the first three, 0.9960 after 12; eighth
   round).
 
+  SE(co) on MNIST trains 12 epochs with a squared-error reconstruction term
+  at beta 10 (`reconstruction_loss`, `reconstruction_weight`) instead of the
+  model's L1 at beta 1: its label term, a norm over the K classes, outweighed
+  the per-pixel mean of the reconstruction, which stayed at 0.0220 test MSE
+  where the autoencoder's decoder reaches 0.0067. On the MNIST subset (a third
+  of 15,000 held out, seeds 0 / 1), validation reconstruction MSE and
+  separability after 12 epochs: L1 at beta 1 0.0209 / 0.0231 and 0.9880 /
+  0.9845; squared at beta 10 0.0120 / 0.0120 and 0.9905 / 0.9825
+  (`RESULTS.md`, eighth round). On Fashion-MNIST the same change cost
+  separability on the subset (0.8910 to 0.8855, seed 0), so it is not made
+  there.
+
   SE(nc) and AC(nc) v2 on Fashion-MNIST give their image-label D the
   classifier's BatchNorm trunk (`discriminator_batch_norm`). Their players
   learn the labels from D's implied posterior, so D is their teacher: in
@@ -73,7 +85,7 @@ _PAPER = {"size": "paper", "batch_size": 128, "learning_rate": 2e-3, "schedule":
 #: (dataset, model-name prefix) -> epochs of the paper recipe; the longest
 #: matching prefix wins, "" is the dataset's default.
 _PAPER_EPOCHS = {
-    ("mnist", ""): 8, ("mnist", "se_"): 6, ("mnist", "ac_"): 12,
+    ("mnist", ""): 8, ("mnist", "se_"): 6, ("mnist", "se_co"): 12, ("mnist", "ac_"): 12,
     ("fashion_mnist", ""): 15,
 }
 _PAPER_LABEL_SMOOTHING = {"cnn": 0.1}
@@ -84,7 +96,8 @@ _PAPER_LEARNING_RATE = {"se_star": 1e-3}
 _PAPER_OBJECTIVE = {("fashion_mnist", "ac_nc_v1"): {"joint_batch": True, "adversarial_weight": 0.1},
                     ("mnist", "ac_nc_v1_mae"): {"joint_batch": True, "adversarial_weight": 0.1},
                     ("fashion_mnist", "ac_nc_v2"): {"discriminator_batch_norm": True},
-                    ("fashion_mnist", "se_nc"): {"discriminator_batch_norm": True}}
+                    ("fashion_mnist", "se_nc"): {"discriminator_batch_norm": True},
+                    ("mnist", "se_co"): {"reconstruction_loss": "mse", "reconstruction_weight": 10.0}}
 _OBJECTIVE_DEFAULTS = {"joint_batch": False, "adversarial_weight": None, "discriminator_batch_norm": False,
                        "reconstruction_loss": None, "reconstruction_weight": None}
 
@@ -103,6 +116,8 @@ def settings(recipe, model, dataset):
         (8, 12)
         >>> [settings("paper", m, "mnist")["adversarial_weight"] for m in ("ac_nc_v1_mse", "ac_nc_v1_mae")]
         [None, 0.1]
+        >>> [settings("paper", "se_co", d)["reconstruction_weight"] for d in ("mnist", "fashion_mnist")]
+        [10.0, None]
         >>> [settings("paper", m, "fashion_mnist")["discriminator_batch_norm"] for m in ("se_nc", "se_star_nc")]
         [True, False]
         >>> settings("default", "se_co", "digits")
