@@ -123,3 +123,17 @@ def test_the_games_ablation_scores_d_only_where_it_judges_labels(name):
         assert found["d_accuracy"] == pytest.approx(np.mean(d == y))
     else:
         assert "d_accuracy" not in found
+
+
+def test_the_reconstruction_ablation_changes_only_the_term_and_the_epochs_it_names():
+    from benchmarks.suite import reconstruction
+    from models.training import recipes
+
+    cfg = reconstruction.config("se_star", "mnist", "mse:10:12", 1, subset=15_000, data_dir=None, runs_dir="r")
+    assert (cfg.reconstruction_loss, cfg.reconstruction_weight, cfg.epochs) == ("mse", 10.0, 12)
+    assert (cfg.subset, cfg.validation, cfg.seed) == (15_000, 1 / 3, 1)
+    assert cfg.output_dir == "r/mnist/se_star/mse_beta10_e12/seed1"
+    recipe = recipes.settings("paper", "se_star", "mnist")
+    plain = reconstruction.config("se_star", "mnist", "mae:3", 0, subset=15_000, data_dir=None, runs_dir="r")
+    assert plain.epochs == recipe["epochs"] == 6 and plain.output_dir == "r/mnist/se_star/mae_beta3_e6/seed0"
+    assert (plain.learning_rate, plain.label_loss) == (recipe["learning_rate"], recipe["label_loss"])

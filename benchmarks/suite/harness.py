@@ -7,7 +7,7 @@
   framework versions, the CPU's 16-bit float features);
 * `write(result, path, table)`: the JSON file and the printed table;
 * `main(description, add_arguments, argv)`: argparse, logging, quiet
-  TensorFlow.
+  TensorFlow; `add_subset_arguments`: the options the subset ablations share.
 """
 
 from __future__ import annotations
@@ -71,6 +71,17 @@ def write(result, path, table):
     print(table)
     logging.getLogger("benchmarks").info("wrote %s", path)
     return result
+
+
+def add_subset_arguments(parser, name):
+    """The options of an ablation trained on a held-out subset of a training
+    split: `--seeds`, `--subset`, `--data-dir`, and `--runs-dir` and `--output`
+    named after the benchmark `name`."""
+    parser.add_argument("--seeds", default="0")
+    parser.add_argument("--subset", type=int, default=15_000, help="training images used (a third validates)")
+    parser.add_argument("--data-dir", required=True, help="folder of the canonical IDX files")
+    parser.add_argument("--runs-dir", default=f"runs/bench_{name}")
+    parser.add_argument("--output", default=f"benchmarks/results/{name}.json")
 
 
 def main(prog, description, add_arguments, argv=None):

@@ -97,12 +97,8 @@ def run(args):
 def add_arguments(parser):
     parser.add_argument("--dataset", default="fashion_mnist", choices=("mnist", "fashion_mnist"))
     parser.add_argument("--variants", default=",".join(VARIANTS))
-    parser.add_argument("--seeds", default="0")
-    parser.add_argument("--subset", type=int, default=15_000, help="training images used (a third validates)")
     parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--data-dir", required=True, help="folder of the canonical IDX files")
-    parser.add_argument("--runs-dir", default="runs/bench_recipe")
-    parser.add_argument("--output", default="benchmarks/results/recipe.json")
+    harness.add_subset_arguments(parser, "recipe")
     parser.set_defaults(run=run)
 
 

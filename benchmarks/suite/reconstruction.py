@@ -90,11 +90,7 @@ def add_arguments(parser):
     parser.add_argument("--dataset", default="mnist", choices=("mnist", "fashion_mnist"))
     parser.add_argument("--variants", default="mae:1,mae:3,mae:10,mse:10,mse:30",
                         help="comma-separated LOSS:WEIGHT[:EPOCHS] (mae or mse, beta, default the recipe's epochs)")
-    parser.add_argument("--seeds", default="0")
-    parser.add_argument("--subset", type=int, default=15_000, help="training images used (a third validates)")
-    parser.add_argument("--data-dir", required=True, help="folder of the canonical IDX files")
-    parser.add_argument("--runs-dir", default="runs/bench_reconstruction")
-    parser.add_argument("--output", default="benchmarks/results/reconstruction.json")
+    harness.add_subset_arguments(parser, "reconstruction")
     parser.set_defaults(run=run)
 
 
