@@ -125,7 +125,7 @@ def test_the_games_ablation_scores_d_only_where_it_judges_labels(name):
         assert "d_accuracy" not in found
 
 
-def test_the_reconstruction_ablation_changes_only_the_term_and_the_epochs_it_names():
+def test_the_reconstruction_ablation_changes_only_the_term_the_epochs_and_the_rate_it_names():
     from benchmarks.suite import reconstruction
     from models.training import recipes
 
@@ -137,3 +137,7 @@ def test_the_reconstruction_ablation_changes_only_the_term_and_the_epochs_it_nam
     plain = reconstruction.config("se_star", "mnist", "mae:3", 0, subset=15_000, data_dir=None, runs_dir="r")
     assert plain.epochs == recipe["epochs"] == 6 and plain.output_dir == "r/mnist/se_star/mae_beta3_e6/seed0"
     assert (plain.learning_rate, plain.label_loss) == (recipe["learning_rate"], recipe["label_loss"])
+    slower = reconstruction.config("se_co", "mnist", "mse:10:12:1e-3", 0, subset=15_000, data_dir=None, runs_dir="r")
+    assert recipes.settings("paper", "se_co", "mnist")["learning_rate"] == 2e-3
+    assert (slower.learning_rate, slower.epochs) == (1e-3, 12)
+    assert slower.output_dir == "r/mnist/se_co/mse_beta10_e12_lr0.001/seed0"

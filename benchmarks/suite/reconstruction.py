@@ -6,8 +6,9 @@ norm over the K classes and the reconstruction term a mean over pixels
 the paper-size decoder, which reaches a reconstruction MSE of 0.0067 in the
 plain autoencoder, stays near 0.02 in SE(co). This ablation trains a
 Super-encoder under the paper recipe of `models.training.recipes` with each
-variant in turn, `LOSS:WEIGHT[:EPOCHS]` (`TrainConfig.reconstruction_loss`,
-L1 "mae" or squared "mse"; `TrainConfig.reconstruction_weight`; the epochs,
+variant in turn, `LOSS:WEIGHT[:EPOCHS[:LEARNING_RATE]]`
+(`TrainConfig.reconstruction_loss`, L1 "mae" or squared "mse";
+`TrainConfig.reconstruction_weight`; the epochs and the peak learning rate,
 by default the recipe's), on a
 stratified subset of the training split (15,000 images by default) of which a
 stratified third is held out; the test split is never read.
@@ -32,15 +33,22 @@ log = logging.getLogger("benchmarks.reconstruction")
 
 def config(model, dataset, variant, seed, *, subset, data_dir, runs_dir):
     """The `TrainConfig` of one run: the paper recipe for `model`, with a third
-    of `subset` held out, changed as `variant` ("LOSS:WEIGHT[:EPOCHS]") says."""
+    of `subset` held out, changed as `variant` ("LOSS:WEIGHT[:EPOCHS[:LEARNING_RATE]]") says."""
     from models.training import TrainConfig, recipes
 
-    loss, weight, *epochs = variant.split(":")
+    loss, weight, *rest = variant.split(":")
     settings = {**recipes.settings("paper", model, dataset), "validation": 1 / 3, "reconstruction_loss": loss,
                 "reconstruction_weight": float(weight)}
-    if epochs:
-        settings["epochs"] = int(epochs[0])
-    folder = f"{runs_dir}/{dataset}/{model}/{loss}_beta{float(weight):g}_e{settings['epochs']}/seed{seed}"
+    folder = f"{loss}_beta{float(weight):g}"
+    if rest:
+        settings["epochs"] = int(rest[0])
+    folder += f"_e{settings['epochs']}"
+    if len(rest) > 1:
+        # Only a variant that names its rate gets it in the folder name, so the
+        # runs of the recipe's own rate keep their folders.
+        settings["learning_rate"] = float(rest[1])
+        folder += f"_lr{settings['learning_rate']:g}"
+    folder = f"{runs_dir}/{dataset}/{model}/{folder}/seed{seed}"
     return TrainConfig(model=model, dataset=dataset, subset=subset, seed=seed, data_dir=data_dir, verbose=0,
                        output_dir=folder, **settings)
 
@@ -63,7 +71,7 @@ def scores(cfg):
     accuracy = float(np.mean(model.predict(x_val, verbose=0).argmax(-1) == y_val))
     knn = separability(model.encode(x_val), y_val, seed=cfg.seed, max_samples=2000)[0]["knn_accuracy"]
     return {"model": cfg.model, "loss": cfg.reconstruction_loss, "weight": cfg.reconstruction_weight, "seed": cfg.seed,
-            "reconstruction_mse": round(reconstruction, 5), "separator_accuracy": round(accuracy, 4),
+            "learning_rate": cfg.learning_rate, "reconstruction_mse": round(reconstruction, 5), "separator_accuracy": round(accuracy, 4),
             "separability": round(knn, 4), "epochs": cfg.epochs, "seconds": summary["train_seconds"]}
 
 
@@ -75,10 +83,11 @@ def run(args):
                          runs_dir=args.runs_dir)
             rows.append(scores(cfg))
             log.info("%s", rows[-1])
-    header = ("| loss | beta | epochs | seed | reconstruction MSE | separator accuracy "
+    header = ("| loss | beta | epochs | learning rate | seed | reconstruction MSE | separator accuracy "
               "| separability (kNN, 2,000 codes) | train s |")
-    lines = [header, "|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['loss']} | {r['weight']:g} | {r['epochs']} | {r['seed']} | {r['reconstruction_mse']:.4f} "
+    lines = [header, "|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['loss']} | {r['weight']:g} | {r['epochs']} | {r['learning_rate']:g} | {r['seed']} "
+              f"| {r['reconstruction_mse']:.4f} "
               f"| {r['separator_accuracy']:.4f} "
               f"| {r['separability']:.4f} | {r['seconds']:.0f} |" for r in rows]
     harness.write({"machine": harness.machine(), "model": args.model, "dataset": args.dataset,
@@ -89,7 +98,8 @@ def add_arguments(parser):
     parser.add_argument("--model", default="se_co", choices=("se_co", "se_star", "se_nc", "se_star_nc"))
     parser.add_argument("--dataset", default="mnist", choices=("mnist", "fashion_mnist"))
     parser.add_argument("--variants", default="mae:1,mae:3,mae:10,mse:10,mse:30",
-                        help="comma-separated LOSS:WEIGHT[:EPOCHS] (mae or mse, beta, default the recipe's epochs)")
+                        help="comma-separated LOSS:WEIGHT[:EPOCHS[:LEARNING_RATE]] (mae or mse, beta; by default the "
+                             "recipe's epochs and peak learning rate)")
     harness.add_subset_arguments(parser, "reconstruction")
     parser.set_defaults(run=run)
 
