@@ -137,7 +137,7 @@ def test_the_reconstruction_ablation_changes_only_the_term_the_epochs_and_the_ra
     plain = reconstruction.config("se_star", "mnist", "mae:3", 0, subset=15_000, data_dir=None, runs_dir="r")
     assert plain.epochs == recipe["epochs"] == 6 and plain.output_dir == "r/mnist/se_star/mae_beta3_e6/seed0"
     assert (plain.learning_rate, plain.label_loss) == (recipe["learning_rate"], recipe["label_loss"])
-    slower = reconstruction.config("se_co", "mnist", "mse:10:12:1e-3", 0, subset=15_000, data_dir=None, runs_dir="r")
-    assert recipes.settings("paper", "se_co", "mnist")["learning_rate"] == 2e-3
-    assert (slower.learning_rate, slower.epochs) == (1e-3, 12)
-    assert slower.output_dir == "r/mnist/se_co/mse_beta10_e12_lr0.001/seed0"
+    assert recipes.settings("paper", "se_co", "mnist")["learning_rate"] == 1e-3
+    faster = reconstruction.config("se_co", "mnist", "mse:10:12:2e-3", 0, subset=15_000, data_dir=None, runs_dir="r")
+    assert (faster.learning_rate, faster.epochs) == (2e-3, 12)
+    assert faster.output_dir == "r/mnist/se_co/mse_beta10_e12_lr0.002/seed0"

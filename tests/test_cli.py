@@ -504,7 +504,8 @@ def test_reproduce_trains_each_model_with_its_recipe_and_explicit_settings_win(t
     cnn, ac, se = seen["cnn"], seen["ac_co_v1_mse"], seen["se_nc"]
     # the cooperative Super-encoders' label term is the squared error (recipes' docstring)
     assert (seen["se_co"].label_loss, seen["se_star"].label_loss, se.label_loss, cnn.label_loss) == ("mse", "mse", None, None)
-    assert (seen["se_star"].learning_rate, seen["se_co"].learning_rate) == (1e-3, 2e-3)
+    # SE* and, on MNIST, SE(co) train at half the recipe's peak rate (recipes' docstring)
+    assert (seen["se_star"].learning_rate, seen["se_co"].learning_rate, se.learning_rate) == (1e-3, 1e-3, 2e-3)
     assert (cnn.size, cnn.batch_size, cnn.epochs, cnn.label_smoothing, cnn.augment) == ("paper", 128, 8, 0.1, True)
     assert (cnn.schedule, cnn.weight_decay, cnn.learning_rate, cnn.validation) == ("cosine", 5e-4, 2e-3, 0.1)
     assert (ac.epochs, ac.label_smoothing) == (12, 0.0) and (se.epochs, se.label_smoothing) == (6, 0.0)
