@@ -71,8 +71,9 @@ def scores(cfg):
     accuracy = float(np.mean(model.predict(x_val, verbose=0).argmax(-1) == y_val))
     knn = separability(model.encode(x_val), y_val, seed=cfg.seed, max_samples=2000)[0]["knn_accuracy"]
     return {"model": cfg.model, "loss": cfg.reconstruction_loss, "weight": cfg.reconstruction_weight, "seed": cfg.seed,
-            "learning_rate": cfg.learning_rate, "reconstruction_mse": round(reconstruction, 5), "separator_accuracy": round(accuracy, 4),
-            "separability": round(knn, 4), "epochs": cfg.epochs, "seconds": summary["train_seconds"]}
+            "learning_rate": cfg.learning_rate, "reconstruction_mse": round(reconstruction, 5),
+            "separator_accuracy": round(accuracy, 4), "separability": round(knn, 4), "epochs": cfg.epochs,
+            "seconds": summary["train_seconds"]}
 
 
 def run(args):

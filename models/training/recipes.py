@@ -116,7 +116,9 @@ _PAPER_OBJECTIVE = {("fashion_mnist", "ac_nc_v1"): {"joint_batch": True, "advers
                     ("fashion_mnist", "ac_nc_v2"): {"discriminator_batch_norm": True},
                     ("fashion_mnist", "se_nc"): {"discriminator_batch_norm": True, **_SQUARED_RECONSTRUCTION},
                     ("mnist", "se_co"): _SQUARED_RECONSTRUCTION, ("mnist", "se_star"): _SQUARED_RECONSTRUCTION,
-                    ("mnist", "se_nc"): _SQUARED_RECONSTRUCTION, ("mnist", "se_star_nc"): {}}
+                    ("mnist", "se_nc"): _SQUARED_RECONSTRUCTION,
+                    # The keys are prefixes: without this entry SE*(nc) would take SE*'s.
+                    ("mnist", "se_star_nc"): {}}
 _OBJECTIVE_DEFAULTS = {"joint_batch": False, "adversarial_weight": None, "discriminator_batch_norm": False,
                        "reconstruction_loss": None, "reconstruction_weight": None}
 
