@@ -39,18 +39,18 @@ def config(model, dataset, variant, seed, *, subset, data_dir, runs_dir):
     loss, weight, *rest = variant.split(":")
     settings = {**recipes.settings("paper", model, dataset), "validation": 1 / 3, "reconstruction_loss": loss,
                 "reconstruction_weight": float(weight)}
-    folder = f"{loss}_beta{float(weight):g}"
     if rest:
         settings["epochs"] = int(rest[0])
-    folder += f"_e{settings['epochs']}"
+    name = f"{loss}_beta{float(weight):g}_e{settings['epochs']}"
     if len(rest) > 1:
         # Only a variant that names its rate gets it in the folder name, so the
-        # runs of the recipe's own rate keep their folders.
+        # runs of the recipe's own rate keep their folders (`recipe.trained`
+        # retrains a folder whose stored settings differ, e.g. after the recipe's
+        # rate changed).
         settings["learning_rate"] = float(rest[1])
-        folder += f"_lr{settings['learning_rate']:g}"
-    folder = f"{runs_dir}/{dataset}/{model}/{folder}/seed{seed}"
+        name += f"_lr{settings['learning_rate']:g}"
     return TrainConfig(model=model, dataset=dataset, subset=subset, seed=seed, data_dir=data_dir, verbose=0,
-                       output_dir=folder, **settings)
+                       output_dir=f"{runs_dir}/{dataset}/{model}/{name}/seed{seed}", **settings)
 
 
 def scores(cfg):
