@@ -292,7 +292,10 @@ def test_reproduce_retrains_a_result_whose_recipe_changed_and_tables_only_trains
                  "--tables-only", "--output-dir", str(tmp_path)]) == 0
     payload = json.loads((tmp_path / "reproduce_fashion_mnist.json").read_text())
     assert [(r["model"], r["accuracy"]) for r in payload["rows"]] == [("se_nc", 0.25), ("se_co", 0.75)]
-    assert "| se_nc | 0.5000 | 0.9161 |" in (tmp_path / "reproduce_fashion_mnist.md").read_text()
+    assert payload["missing"] == ["cnn"]
+    table = (tmp_path / "reproduce_fashion_mnist.md").read_text()
+    assert "| se_nc | 0.5000 | 0.9161 |" in table
+    assert table.rstrip().endswith("\n\nNot trained yet (no result file): cnn.")
 
     trained = []
     monkeypatch.setattr(reproduce.data, "load_arrays", lambda *a: (None, None))
@@ -300,6 +303,7 @@ def test_reproduce_retrains_a_result_whose_recipe_changed_and_tables_only_trains
         name, config.settings(), 0.5))
     payload = reproduce.run(config)
     assert trained == ["se_nc", "cnn"] and [r["accuracy"] for r in payload["rows"]] == [0.5, 0.75, 0.5]
+    assert payload["missing"] == [] and "Not trained yet" not in (tmp_path / "reproduce_fashion_mnist.md").read_text()
     with pytest.raises(ValueError, match="received force=True, tables_only=True"):
         dataclasses.replace(config, force=True, tables_only=True)
 

@@ -20,7 +20,8 @@ the same `TrainConfig` the recipe gives, so a recipe that changed retrains its
 models; `force` retrains them all) and the tables are rebuilt from the result
 files, so the full tables can be built across interruptions and days of
 background training. `tables_only` trains nothing: it rebuilds the tables from
-the result files there, stale or not. Writes
+the result files there, stale or not, and the tables name the models that
+have no result yet. Writes
 `reproduce_<dataset>.json` and `reproduce_<dataset>.md`, with a t-SNE PNG per
 model.
 """
@@ -169,7 +170,7 @@ def run(config: ReproduceConfig) -> dict:
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     x_test, y_test = (None, None) if config.tables_only else data.load_arrays(config.dataset, "test", config.data_dir)
-    rows = []
+    rows, missing = [], []
     start_all = time.perf_counter()
     names = config.models or (QUICK_MODELS if config.quick else MODELS)
     for i, name in enumerate(names, 1):
@@ -188,6 +189,7 @@ def run(config: ReproduceConfig) -> dict:
             log.info("[%d/%d] %s: %s is stale (stored, now: %s); retraining", i, len(names), name, stored, stale)
         if config.tables_only:
             log.warning("[%d/%d] %s: no result in %s; left out of the tables", i, len(names), name, out / name)
+            missing.append(name)
             continue
         log.info("[%d/%d] %s on %s (recipe %s)", i, len(names), name, config.dataset, config.recipe)
         row = _score(name, config, out, x_test, y_test)
@@ -195,7 +197,7 @@ def run(config: ReproduceConfig) -> dict:
         write_json(stored, row)
         rows.append(row)
     payload = {"config": record(config), "paper_source": paper.source(),
-               "wall_seconds": round(time.perf_counter() - start_all, 1), "rows": rows}
+               "wall_seconds": round(time.perf_counter() - start_all, 1), "rows": rows, "missing": missing}
     write_json(out / f"reproduce_{config.dataset}.json", payload)
     table = format_table(payload)
     (out / f"reproduce_{config.dataset}.md").write_text(table + "\n")
@@ -246,6 +248,9 @@ def format_table(payload) -> str:
         lines += [f"| {r['model']} | {_pair(r, 'accuracy')} | {_pair(r, 'f1')} | {_pair(r, 'precision')} "
                   f"| {_pair(r, 'recall')} | {_cell(r['separability'])} | {_cell(r['reconstruction'])} "
                   f"| {r['train_seconds']:.1f} |" for r in table2]
+        lines.append("")
+    if payload.get("missing"):  # a table built across interruptions says which rows are still to come
+        lines.append(f"Not trained yet (no result file): {', '.join(payload['missing'])}.")
     return "\n".join(lines).rstrip()
 
 
