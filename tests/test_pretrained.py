@@ -74,7 +74,33 @@ def test_shipped_model_reproduces_its_manifest_metrics(name, monkeypatch, data_d
     measured = measure(model, e["dataset"], data_dir)
     assert set(measured) == set(e["metrics"]) - {"separability_knn", "linear_probe", "silhouette"}
     for key, value in measured.items():
-        assert value == pytest.approx(e["metrics"][key], abs=1e-4), key
+        assert value == pytest.approx(e["metrics"][key], **_tolerance(e, key)), key
+
+
+def _tolerance(entry, key):
+    """How close a recomputed metric must come to the manifest's.
+
+    A float32 model computes the same on any CPU: 1e-4 (one test image in
+    10,000). A `mixed_bfloat16` model (the paper-grade zoo, measured on a CPU
+    with bfloat16 instructions) rounds its 8-bit significands differently on
+    a CPU without them (AVX2): there, 1-2 test images changed class, the
+    reconstruction error moved by up to 0.3 % and the silhouette by 0.0015.
+    """
+    bfloat16 = entry.get("training", {}).get("precision") == "mixed_bfloat16"
+    if key == "reconstruction_mse":
+        return {"rel": 1e-2} if bfloat16 else {"abs": 1e-4}
+    if key in ("separability_knn", "linear_probe", "silhouette"):
+        return {"abs": 5e-3 if bfloat16 else 1e-3}
+    return {"abs": 5e-4 if bfloat16 else 1e-4}
+
+
+def test_the_tolerance_is_tight_for_float32_models_and_allows_bfloat16_rounding():
+    float32, bfloat16 = {"training": {"precision": "float32"}}, {"training": {"precision": "mixed_bfloat16"}}
+    assert 0.9338 != pytest.approx(0.9340, **_tolerance(float32, "accuracy"))
+    assert 0.9338 == pytest.approx(0.9340, **_tolerance(bfloat16, "accuracy"))
+    assert 0.9330 != pytest.approx(0.9340, **_tolerance(bfloat16, "accuracy"))  # 10 images: another model
+    assert 0.06881 == pytest.approx(0.068569, **_tolerance(bfloat16, "reconstruction_mse"))
+    assert 0.0700 != pytest.approx(0.068569, **_tolerance(bfloat16, "reconstruction_mse"))
 
 
 @pytest.mark.slow
@@ -82,7 +108,7 @@ def test_a_shipped_model_reproduces_its_separability(data_dir):
     name = "se_co_mnist"
     measured = measure(pretrained.load_pretrained(name), "mnist", data_dir, separability=True)
     for key in ("separability_knn", "linear_probe", "silhouette"):
-        assert measured[key] == pytest.approx(MANIFEST[name]["metrics"][key], abs=1e-3), key
+        assert measured[key] == pytest.approx(MANIFEST[name]["metrics"][key], **_tolerance(MANIFEST[name], key)), key
 
 
 # --------------------------------------------------------------------------
