@@ -116,3 +116,34 @@ def test_the_robustness_command_refuses_unknown_models_and_models_that_do_not_cl
     assert robustness.RobustnessConfig(models=("cnn_fashion_mnist",)).dataset == "fashion_mnist"
     table = robustness.format_table({"m": {"clean": 0.9, "noise_0.1": 0.8, "shift": 0.85}})
     assert table.splitlines()[-1] == "| m | 0.9000 | 0.8000 (-0.1000) | 0.8500 (-0.0500) |"
+
+
+@pytest.mark.parametrize("name, figures", [("ac_co_v1_mse", {"classification", "reconstruction"}),
+                                           ("se_nc", {"classification", "reconstruction"}),
+                                           ("vae", {"reconstruction"}), ("cnn", {"classification"})])
+def test_score_runs_the_encoder_once_and_equals_the_models_own_predictions(name, figures, monkeypatch):
+    """One pass of the encoder gives the codes, the classes and the
+    reconstructions; the figures equal those of `predict` and `reconstruct`
+    run separately (a brute-force reference)."""
+    import keras
+
+    import models
+    from tests.test_models import CLASSES, SHAPE, toy_data
+
+    keras.utils.set_random_seed(0)
+    x, y = toy_data(48)
+    model = models.create(name, input_shape=SHAPE, num_classes=CLASSES)
+    expected = {}
+    if model.classifies:
+        expected["accuracy"] = float((model.predict(x, verbose=0).argmax(-1) == y).mean())
+    if model.reconstructs:
+        expected["mse"] = float(np.mean((model.reconstruct(x) - x) ** 2))
+    calls = []
+    encode = model.encode
+    monkeypatch.setattr(model, "encode", lambda *args, **kwargs: calls.append(1) or encode(*args, **kwargs))
+    result = evaluation.score(model, x, y)
+    assert len(calls) == 1 and set(result) == figures
+    if model.classifies:
+        assert result["classification"]["accuracy"] == pytest.approx(expected["accuracy"], abs=1e-12)
+    if model.reconstructs:
+        assert result["reconstruction"]["mse"] == pytest.approx(expected["mse"], rel=1e-5)

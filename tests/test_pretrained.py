@@ -344,3 +344,58 @@ def test_a_file_with_a_lambda_layer_is_refused(tmp_path):
     model.save(path)
     with pytest.raises(pretrained.PretrainedFileError, match="refused to load.*Lambda"):
         pretrained.load_model(path)
+
+
+# --------------------------------------------------------------------------
+# The precision a zoo model predicts under
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("precision, stored, flags, expected", [
+    ("auto", "mixed_bfloat16", {"avx2", "avx512_bf16"}, "mixed_bfloat16"),
+    ("auto", "mixed_bfloat16", {"amx_bf16"}, "mixed_bfloat16"),
+    ("auto", "mixed_bfloat16", {"avx2", "fma"}, "float32"),  # emulated bfloat16 is the slow one
+    ("auto", "float32", {"avx2"}, "float32"),
+    ("auto", "mixed_float16", {"avx2"}, "mixed_float16"),
+    ("stored", "mixed_bfloat16", {"avx2"}, "mixed_bfloat16"),
+    ("float32", "mixed_bfloat16", {"avx512_bf16"}, "float32"),
+    ("mixed_bfloat16", "float32", set(), "mixed_bfloat16"),
+])
+def test_the_inference_precision_follows_the_cpu_only_for_bfloat16_models(precision, stored, flags, expected):
+    from models import training
+
+    assert training.inference_precision(precision, stored, flags) == expected
+
+
+def test_a_policy_is_renamed_only_where_it_is_the_models_own():
+    from models.core.precision import _retyped
+
+    def policy(name):
+        return {"module": "keras", "class_name": "DTypePolicy", "config": {"name": name}, "registered_name": None}
+
+    config = {"dtype": policy("mixed_bfloat16"), "layers": [{"config": {"dtype": policy("mixed_bfloat16")}},
+                                                            {"config": {"dtype": policy("float32")}}]}
+    got = _retyped(config, "mixed_bfloat16", "float32")
+    assert got == {"dtype": policy("float32"), "layers": [{"config": {"dtype": policy("float32")}},
+                                                          {"config": {"dtype": policy("float32")}}]}
+    assert config["dtype"] == policy("mixed_bfloat16")  # the input is left as it was
+
+
+def test_a_bfloat16_zoo_model_predicts_in_float32_on_request_with_the_same_weights():
+    name = SMALLEST
+    assert MANIFEST[name]["training"]["precision"] == "mixed_bfloat16"
+    stored = pretrained.load_pretrained(name, precision="stored")
+    float32 = pretrained.load_pretrained(name, precision="float32")
+    assert stored.dtype_policy.name == "mixed_bfloat16" and float32.dtype_policy.name == "float32"
+    layers = [layer for player in float32.players.values() for layer in player.layers]
+    assert {layer.dtype_policy.name for layer in layers} == {"float32"}
+    assert type(float32) is type(stored) and float32.config == stored.config
+    for a, b in zip(float32.get_weights(), stored.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    x = np.random.default_rng(0).uniform(0.0, 1.0, (32, *stored.config["input_shape"])).astype("float32")
+    # bfloat16 keeps 8 significant bits: the two agree to its rounding, not bit for bit.
+    np.testing.assert_allclose(float32.predict(x, verbose=0), stored.predict(x, verbose=0), atol=0.05)
+
+
+def test_an_unknown_precision_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"`precision` must be one of \['auto', 'stored', 'float32'.*"
+                                         r"received precision='bf16'"):
+        pretrained.load_pretrained(SMALLEST, precision="bf16")

@@ -98,11 +98,13 @@ def publish(run_dir, name: str, dataset: str, *, data_dir=None, saved_models="sa
 
     run_dir, folder = Path(run_dir), Path(saved_models)
     trained = json.loads((run_dir / "train.json").read_text())
-    model = inference_copy(pretrained.load_model(run_dir / "model.keras"))
+    model = inference_copy(pretrained.load_model(run_dir / "model.keras", precision="stored"))
     path = folder / f"{name}.keras"
     model.save(path)
     store_float16(path)
-    metrics = measure(pretrained.load_model(path), dataset, data_dir, separability=True, max_samples=max_samples)
+    # The manifest holds the figures of the model as trained (its own policy).
+    metrics = measure(pretrained.load_model(path, precision="stored"), dataset, data_dir, separability=True,
+                      max_samples=max_samples)
     cfg = trained["config"]
     command = training.train_command(cfg)
     validation = {k: round(float(v), 6) for k, v in training.validation_figures(trained.get("final", {})).items()}

@@ -200,9 +200,19 @@ class GameModel(compat.PrebuiltModel, keras.Model):
         """The latent codes of images `x` (NumPy), scored for separability."""
         raise NotImplementedError
 
-    def reconstruct(self, x, batch_size=256):
-        """Reconstructions of images `x` (NumPy); models with `reconstructs`."""
+    def classify_codes(self, z, batch_size=256):
+        """Class probabilities from codes `z = encode(x)` (NumPy), for models
+        whose classifier reads their code: `evaluation.score` then runs the
+        encoder once for the codes, the classes and the reconstructions."""
+        raise NotImplementedError(f"{type(self).__name__} does not classify from its codes")
+
+    def decode(self, z, batch_size=256):
+        """Images decoded from codes `z = encode(x)` (NumPy); models with `reconstructs`."""
         raise NotImplementedError(f"{type(self).__name__} does not reconstruct")
+
+    def reconstruct(self, x, batch_size=256):
+        """Reconstructions of images `x`, `decode(encode(x))` (NumPy); models with `reconstructs`."""
+        return self.decode(self.encode(x, batch_size), batch_size)
 
     def generate(self, labels, batch_size=256):
         """Images generated from integer labels (NumPy); models with `generates`."""

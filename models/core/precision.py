@@ -43,3 +43,41 @@ def policy_scope(policy=None):
         yield keras.config.dtype_policy()
     finally:
         keras.config.set_dtype_policy(previous)
+
+
+def _retyped(config, old, new):
+    """`config` (a nested Keras config) with every dtype policy named `old`
+    renamed `new`; other policies (a layer pinned to float32) stay."""
+    if isinstance(config, dict):
+        if str(config.get("class_name", "")).endswith("DTypePolicy") and config.get("config", {}).get("name") == old:
+            return {**config, "config": {**config["config"], "name": new}}
+        return {key: _retyped(value, old, new) for key, value in config.items()}
+    if isinstance(config, list):
+        return [_retyped(value, old, new) for value in config]
+    return config
+
+
+def with_policy(model, policy):
+    """A copy of the zoo model `model` that computes under `policy`, with the
+    same weights (the variables are float32 under every policy, so nothing
+    is lost): e.g. a `mixed_bfloat16` model in float32 on a CPU without
+    bfloat16 instructions, where emulated bfloat16 ran the paper-size
+    decoders 4-8x slower than float32. `model` itself if it already
+    computes under `policy`.
+
+    Args:
+        model: a `models.GameModel`.
+        policy: one of `POLICIES`.
+
+    Returns:
+        A `models.GameModel` of the same class, config and weights, whose
+        every layer of `model`'s policy now has `policy`.
+    """
+    if policy not in POLICIES:
+        raise ValueError(f"`policy` must be one of {list(POLICIES)}; received policy={policy!r}.")
+    old = model.dtype_policy.name
+    if policy == old:
+        return model
+    clone = model.__class__.from_config(_retyped(model.get_config(), old, policy))
+    clone.set_weights(model.get_weights())
+    return clone

@@ -116,13 +116,18 @@ def score(model, x, y, tsne=False, max_samples=None, seed=0, output_dir=None, na
     and, with `tsne`, latent separability with its t-SNE scatter PNG; with
     `output_dir`, an image grid of inputs, reconstructions and generations."""
     result = {}
+    codes = model.encode(x)  # once: the classes, the reconstructions and the t-SNE read the same codes
     if model.classifies:
-        result["classification"] = classification_metrics(y, model.predict(x, verbose=0))
-    reconstructions = model.reconstruct(x) if model.reconstructs else None
+        try:
+            probabilities = model.classify_codes(codes)
+        except NotImplementedError:
+            probabilities = model.predict(x, verbose=0)
+        result["classification"] = classification_metrics(y, probabilities)
+    reconstructions = model.decode(codes) if model.reconstructs else None
     if reconstructions is not None:
         result["reconstruction"] = reconstruction_error(x, reconstructions)
     if tsne:
-        scores, embedding, index = separability(model.encode(x), y, seed=seed, max_samples=max_samples)
+        scores, embedding, index = separability(codes, y, seed=seed, max_samples=max_samples)
         result["separability"] = scores
         if output_dir is not None:
             plot_embedding(embedding, y[index], Path(output_dir) / f"tsne_{name}.png",

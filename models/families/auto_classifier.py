@@ -172,13 +172,17 @@ class AutoClassifier(conditional.LabelJudge, GameModel):
         """C(x), the code of the Auto-classifier (NumPy)."""
         return self.classifier.predict(x, batch_size=batch_size, verbose=0)
 
+    def classify_codes(self, z, batch_size=256):
+        """The code is C's class-probability vector: `z` itself."""
+        return z
+
+    def decode(self, z, batch_size=256):
+        """G's images of codes `z` (class-probability vectors; NumPy)."""
+        return self.generator.predict(z, batch_size=batch_size, verbose=0)
+
     def generate(self, labels, batch_size=256):
         """G's images for integer labels (NumPy)."""
-        onehot = keras.utils.to_categorical(labels, self.config["num_classes"])
-        return self.generator.predict(onehot, batch_size=batch_size, verbose=0)
-
-    def reconstruct(self, x, batch_size=256):
-        return self.generator.predict(self.encode(x, batch_size), batch_size=batch_size, verbose=0)
+        return self.decode(keras.utils.to_categorical(labels, self.config["num_classes"]), batch_size)
 
     # -- the games ---------------------------------------------------------------------
     def phases(self):

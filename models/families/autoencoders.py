@@ -91,8 +91,6 @@ class Autoencoder(GameModel):
         """Images decoded from latent codes `z`, as a NumPy array."""
         return self.decoder.predict(z, batch_size=batch_size, verbose=0)
 
-    def reconstruct(self, x, batch_size=256):
-        return self.predict(x, batch_size=batch_size, verbose=0)
 
     # -- training ------------------------------------------------------------------------
     def corrupted(self, x, training):

@@ -47,6 +47,10 @@ class IndependentCNN(GameModel):
     def encode(self, x, batch_size=256):
         return self.classifier.predict(x, batch_size=batch_size, verbose=0)
 
+    def classify_codes(self, z, batch_size=256):
+        """The code is the class-probability vector: `z` itself."""
+        return z
+
     def phases(self):
         return [Phase(("classifier",), self._classify, metrics=("accuracy",))]
 

@@ -135,8 +135,9 @@ class SuperEncoder(conditional.LabelJudge, GameModel):
         """Images q(z) (NumPy)."""
         return self.decoder.predict(z, batch_size=batch_size, verbose=0)
 
-    def reconstruct(self, x, batch_size=256):
-        return self.decode(self.encode(x, batch_size), batch_size)
+    def classify_codes(self, z, batch_size=256):
+        """Class probabilities s(z) (NumPy)."""
+        return self.separator.predict(z, batch_size=batch_size, verbose=0)
 
     # -- the games ---------------------------------------------------------------------
     def phases(self):

@@ -151,11 +151,13 @@ def fetch(name: str, *, cache_dir=None, base_url=None) -> Path:
     return verify(cached, info, delete=True)
 
 
-def load_pretrained(name: str, *, cache_dir=None, base_url=None):
+def load_pretrained(name: str, *, precision="auto", cache_dir=None, base_url=None):
     """A pretrained Autonet by name, e.g. `load_pretrained("ac_co_v1_mse_mnist")`.
 
     Args:
         name: a name from `list_pretrained()` (`<model>_<dataset>`).
+        precision: the dtype policy it predicts under (see `load_model`):
+            "auto" (default), "stored", or a policy name.
         cache_dir: the Keras cache folder (default `~/.keras`); files go to
             its `models/` subfolder.
         base_url: where to download from (default `$KERASLOSSES_MODELS_URL`,
@@ -165,19 +167,30 @@ def load_pretrained(name: str, *, cache_dir=None, base_url=None):
         The trained `keras.Model` (a `models.GameModel`), loaded with
         `safe_mode=True` after its SHA-256 matched the manifest.
     """
-    return load_model(fetch(name, cache_dir=cache_dir, base_url=base_url))
+    return load_model(fetch(name, cache_dir=cache_dir, base_url=base_url), precision=precision)
 
 
-def load_model(path):
+def load_model(path, precision="auto"):
     """A `.keras` file of the zoo, deserialized with `safe_mode=True`: only
     registered classes, no code from `Lambda` layers. A tampered config (an
-    unknown class, a lambda) is refused with a `PretrainedFileError`."""
+    unknown class, a lambda) is refused with a `PretrainedFileError`.
+
+    `precision` is the dtype policy the model computes under: "stored" (the
+    policy it was trained under), a policy name, or "auto" (the default):
+    the stored policy, except that a `mixed_bfloat16` model computes in
+    float32 on a CPU without bfloat16 hardware, where float32 is faster
+    (`models.training.inference_precision`). The weights are the same."""
     import keras
 
+    from models import training
+    from models.core.checks import check_choice
+    from models.core.precision import POLICIES, with_policy
     from models.families import registry
 
+    check_choice(precision, "precision", ("auto", "stored", *POLICIES))
     registry.families()  # registers every model class
     try:
-        return keras.saving.load_model(path, safe_mode=True)
+        model = keras.saving.load_model(path, safe_mode=True)
     except (TypeError, ValueError) as err:
         raise PretrainedFileError(f"{path}: refused to load: {err}") from err
+    return with_policy(model, training.inference_precision(precision, model.dtype_policy.name))
