@@ -41,6 +41,7 @@ _EXPORTS = {
     "Phase": "models.core.game",
     "mask_labels": "models.core.labels",
     "policy_scope": "models.core.precision",
+    "with_policy": "models.core.precision",
     "create": "models.families.registry",
     "list_models": "models.families.registry",
     "list_pretrained": "models.pretrained",

@@ -66,7 +66,8 @@ def test_table_format():
 
 @pytest.mark.parametrize(("script", "option"), [("bench_losses.py", "--quick"), ("bench_training.py", "--quick"),
                                                  ("bench_recipe.py", "--subset"),
-                                                 ("bench_reconstruction.py", "--variants")])
+                                                 ("bench_reconstruction.py", "--variants"),
+                                                 ("bench_inference.py", "--images")])
 def test_script_wrappers_have_help(script, option, tmp_path):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / script), "--help"], capture_output=True, text=True,
@@ -141,3 +142,15 @@ def test_the_reconstruction_ablation_changes_only_the_term_the_epochs_and_the_ra
     faster = reconstruction.config("se_co", "mnist", "mse:10:12:2e-3", 0, subset=15_000, data_dir=None, runs_dir="r")
     assert (faster.learning_rate, faster.epochs) == (2e-3, 12)
     assert faster.output_dir == "r/mnist/se_co/mse_beta10_e12_lr0.002/seed0"
+
+
+def test_the_inference_benchmark_times_both_policies_of_a_zoo_model(tmp_path):
+    from benchmarks.suite import inference
+
+    rows = {}
+    for name in ("cnn_mnist", "se_nc_mnist"):  # one that only classifies, one that also reconstructs
+        row = rows[name] = inference.measure(name, images=16, repeats=1)
+        assert row["stored_policy"] == "mixed_bfloat16" and row["auto"] in ("mixed_bfloat16", "float32")
+        assert min(row["encode_s"].values()) > 0 and row["speedup"] > 0
+        assert 0.9 <= row["same_class"] <= 1.0 and 0.0 <= row["max_probability_difference"] < 0.05
+    assert "decode_s" in rows["se_nc_mnist"] and "decode_s" not in rows["cnn_mnist"]

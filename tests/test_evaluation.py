@@ -113,6 +113,8 @@ def test_the_robustness_command_refuses_unknown_models_and_models_that_do_not_cl
         robustness.RobustnessConfig(models=("no_such_model",))
     with pytest.raises(ValueError, match="sigma"):
         robustness.RobustnessConfig(models=("cnn_mnist",), sigmas=(0.0,))
+    with pytest.raises(ValueError, match=r"`max_samples` must be at least 10.*received max_samples=3"):
+        robustness.RobustnessConfig(models=("cnn_mnist",), max_samples=3)
     assert robustness.RobustnessConfig(models=("cnn_fashion_mnist",)).dataset == "fashion_mnist"
     table = robustness.format_table({"m": {"clean": 0.9, "noise_0.1": 0.8, "shift": 0.85}})
     assert table.splitlines()[-1] == "| m | 0.9000 | 0.8000 (-0.1000) | 0.8500 (-0.0500) |"

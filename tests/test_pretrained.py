@@ -84,23 +84,27 @@ def _tolerance(entry, key):
 
     A float32 model computes the same on any CPU: 1e-4 (one test image in
     10,000). A `mixed_bfloat16` model (the paper-grade zoo, measured on a CPU
-    with bfloat16 instructions) rounds its 8-bit significands differently on
-    a CPU without them (AVX2): there, 1-2 test images changed class, the
-    reconstruction error moved by up to 0.3 % and the silhouette by 0.0015.
+    with bfloat16 instructions) rounds differently on a CPU without them
+    (AVX2): in emulated bfloat16, 1-2 test images changed class, the
+    reconstruction error moved by up to 0.3 % and the silhouette by 0.0015;
+    in float32, what `load_pretrained` computes it in there, up to 6 images
+    changed class (`ac_nc_v2_mae_fashion_mnist`: 0.9240 against 0.9246).
+    So a bfloat16 model's accuracy may move by 10 images (1e-3); a retrained
+    model, or a wrong file or preprocessing, moves it by far more.
     """
     bfloat16 = entry.get("training", {}).get("precision") == "mixed_bfloat16"
     if key == "reconstruction_mse":
         return {"rel": 1e-2} if bfloat16 else {"abs": 1e-4}
     if key in SEPARABILITY_METRICS:
         return {"abs": 5e-3 if bfloat16 else 1e-3}
-    return {"abs": 5e-4 if bfloat16 else 1e-4}
+    return {"abs": 1e-3 if bfloat16 else 1e-4}
 
 
 def test_the_tolerance_is_tight_for_float32_models_and_allows_bfloat16_rounding():
     float32, bfloat16 = {"training": {"precision": "float32"}}, {"training": {"precision": "mixed_bfloat16"}}
     assert 0.9338 != pytest.approx(0.9340, **_tolerance(float32, "accuracy"))
-    assert 0.9338 == pytest.approx(0.9340, **_tolerance(bfloat16, "accuracy"))
-    assert 0.9330 != pytest.approx(0.9340, **_tolerance(bfloat16, "accuracy"))  # 10 images: another model
+    assert 0.9332 == pytest.approx(0.9340, **_tolerance(bfloat16, "accuracy"))
+    assert 0.9320 != pytest.approx(0.9340, **_tolerance(bfloat16, "accuracy"))  # 20 images: another model
     assert 0.06881 == pytest.approx(0.068569, **_tolerance(bfloat16, "reconstruction_mse"))
     assert 0.0700 != pytest.approx(0.068569, **_tolerance(bfloat16, "reconstruction_mse"))
 

@@ -24,7 +24,9 @@ log = logging.getLogger("keraslosses.robustness")
 @dataclasses.dataclass
 class RobustnessConfig:
     """The models (pretrained names or `.keras` paths), the test split's
-    dataset (default: the first pretrained model's) and the perturbations."""
+    dataset (default: the first pretrained model's), the perturbations, and
+    `max_samples` (a seeded, stratified subset of the test split for a
+    quick look; None: all of it)."""
 
     models: tuple
     dataset: str | None = None
@@ -33,6 +35,7 @@ class RobustnessConfig:
     sigmas: tuple = evaluation.NOISE_SIGMAS
     shift: int = evaluation.SHIFT
     seed: int = 0
+    max_samples: int | None = None
 
     def __post_init__(self):
         self.models = tuple(self.models)
@@ -50,6 +53,9 @@ class RobustnessConfig:
             raise ValueError(f"every noise sigma must be in (0, 1]; received sigmas={self.sigmas}")
         if self.shift < 1:
             raise ValueError(f"`shift` must be >= 1 pixel; received shift={self.shift}")
+        if self.max_samples is not None and self.max_samples < 10:
+            raise ValueError(f"`max_samples` must be at least 10 test images (or None: all); "
+                             f"received max_samples={self.max_samples}")
 
 
 def labels(specs, known):
@@ -82,6 +88,8 @@ def run(config: RobustnessConfig) -> dict:
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     x, y = data.load_arrays(config.dataset, "test", config.data_dir)
+    index = evaluation.stratified_subset(y, config.max_samples, config.seed)
+    x, y = x[index], y[index]
     results = {}
     known = set(pretrained.list_pretrained())
     for spec, name in zip(config.models, labels(config.models, known)):
@@ -107,6 +115,9 @@ def add_arguments(parser) -> None:
                         help="default: the first pretrained model's dataset, else digits")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--output-dir", default="runs/robustness")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the noise")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the noise (and of --max-samples' subset)")
+    parser.add_argument("--max-samples", type=int, default=None,
+                        help="score a stratified subset of this many test images (default: all)")
     parser.set_defaults(run=lambda a: run(RobustnessConfig(
-        models=a.models, dataset=a.dataset, data_dir=a.data_dir, output_dir=a.output_dir, seed=a.seed)) and 0)
+        models=a.models, dataset=a.dataset, data_dir=a.data_dir, output_dir=a.output_dir, seed=a.seed,
+        max_samples=a.max_samples)) and 0)

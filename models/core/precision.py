@@ -62,7 +62,7 @@ def with_policy(model, policy):
     same weights (the variables are float32 under every policy, so nothing
     is lost): e.g. a `mixed_bfloat16` model in float32 on a CPU without
     bfloat16 instructions, where emulated bfloat16 ran the paper-size
-    decoders 4-8x slower than float32. `model` itself if it already
+    decoders 5-8x slower than float32. `model` itself if it already
     computes under `policy`.
 
     Args:

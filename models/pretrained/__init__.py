@@ -179,7 +179,7 @@ def load_model(path, precision="auto"):
     policy it was trained under), a policy name, or "auto" (the default):
     the stored policy, except that a `mixed_bfloat16` model computes in
     float32 on a CPU without bfloat16 hardware, where float32 is faster
-    (`models.training.inference_precision`). The weights are the same."""
+    (``models.training.inference_precision``). The weights are the same."""
     import keras
 
     from models import training

@@ -113,7 +113,7 @@ def inference_precision(precision, stored, flags=None):
 
     "auto" keeps `stored`, except that a bfloat16 model computes in float32
     on a CPU without bfloat16 hardware (`BFLOAT16_FEATURES`): there the
-    emulated bfloat16 decoders of the paper-size zoo ran 4-8x slower than in
+    emulated bfloat16 decoders of the paper-size zoo ran 5-8x slower than in
     float32 (10,000 MNIST test images: 20.6 s against 2.6 s for SE(nc)'s
     decoder, AVX2), and float32 rounds less. "stored" is `stored`; a policy
     name is itself. A change is logged."""
