@@ -91,7 +91,6 @@ class Autoencoder(GameModel):
         """Images decoded from latent codes `z`, as a NumPy array."""
         return self.decoder.predict(z, batch_size=batch_size, verbose=0)
 
-
     # -- training ------------------------------------------------------------------------
     def corrupted(self, x, training):
         """The encoder's input: corrupted in training only."""
