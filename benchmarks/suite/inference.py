@@ -31,13 +31,13 @@ def measure(name, images, repeats, seed=0):
     """The row of zoo model `name`: median seconds of `encode` and `decode`
     under the stored policy and in float32, and the largest difference of the
     two policies' class probabilities."""
-    from models import pretrained
+    from models import pretrained, training
 
     stored = pretrained.load_pretrained(name, precision="stored")
     float32 = pretrained.load_pretrained(name, precision="float32")
     x = np.random.default_rng(seed).uniform(0.0, 1.0, (images, *stored.config["input_shape"])).astype("float32")
     row = {"model": name, "stored_policy": stored.dtype_policy.name, "images": images, "repeats": repeats,
-           "auto": pretrained.load_pretrained(name).dtype_policy.name}
+           "auto": training.inference_precision("auto", stored.dtype_policy.name)}
     codes = {}
     row["encode_s"] = dict(zip(("stored", "float32"), harness.alternate(
         lambda: codes.__setitem__("stored", stored.encode(x)),

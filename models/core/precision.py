@@ -23,6 +23,8 @@ import contextlib
 
 import keras
 
+from models.core.checks import check_choice
+
 #: The policies the zoo trains under.
 POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
 
@@ -73,8 +75,7 @@ def with_policy(model, policy):
         A `models.GameModel` of the same class, config and weights, whose
         every layer of `model`'s policy now has `policy`.
     """
-    if policy not in POLICIES:
-        raise ValueError(f"`policy` must be one of {list(POLICIES)}; received policy={policy!r}.")
+    check_choice(policy, "policy", POLICIES)
     old = model.dtype_policy.name
     if policy == old:
         return model

@@ -87,6 +87,11 @@ def cpu_flags(path="/proc/cpuinfo"):
         return set()
 
 
+def bfloat16_hardware(flags=None):
+    """The `BFLOAT16_FEATURES` among `flags` (default: this CPU's), sorted."""
+    return sorted(set(BFLOAT16_FEATURES) & (cpu_flags() if flags is None else set(flags)))
+
+
 def resolve_precision(precision, flags=None, size=None):
     """The dtype policy a `precision` setting means here: "auto" is
     "mixed_bfloat16" where the CPU has bfloat16 hardware (`BFLOAT16_FEATURES`)
@@ -101,7 +106,7 @@ def resolve_precision(precision, flags=None, size=None):
     if size == "small":
         log.info("--precision auto: float32 (the small networks are slower in bfloat16)")
         return "float32"
-    found = sorted(set(BFLOAT16_FEATURES) & (cpu_flags() if flags is None else set(flags)))
+    found = bfloat16_hardware(flags)
     chosen = "mixed_bfloat16" if found else "float32"
     log.info("--precision auto: %s (%s)", chosen,
              f"the CPU has {', '.join(found)}" if found else "no bfloat16 hardware in the CPU's flags")
@@ -121,8 +126,7 @@ def inference_precision(precision, stored, flags=None):
         return stored
     if precision != "auto":
         return precision
-    found = sorted(set(BFLOAT16_FEATURES) & (cpu_flags() if flags is None else set(flags)))
-    if found:
+    if bfloat16_hardware(flags):
         return stored
     log.info("a %s model predicts in float32 here (no bfloat16 hardware in the CPU's flags)", stored)
     return "float32"
