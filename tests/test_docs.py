@@ -18,7 +18,7 @@ import models
 from models import docs, pretrained
 from models.docs import api, cards, gallery
 from tests import reference as ref
-from tests.conftest import require_canonical_data
+from tests.conftest import ROOT, require_canonical_data
 
 PAGES = docs.PAGES
 
@@ -184,6 +184,35 @@ def test_the_cards_draw_codes_and_images_of_a_shipped_model(tmp_path):
     pictures = cards.draw_pictures("se_co_mnist", entry, data_dir, tmp_path)
     assert pictures == {"tsne": "se_co_mnist_tsne.png", "images": "se_co_mnist_images.png"}
     assert all((tmp_path / name).stat().st_size > 10_000 for name in pictures.values())
+    assert cards.picture_files("cnn_mnist", pretrained.entry("cnn_mnist")) == {"tsne": "cnn_mnist_tsne.png"}
+
+
+KEPT_PICTURES = ROOT / "saved_models" / "cards"
+
+
+def test_every_shipped_model_has_its_card_pictures_committed_and_no_stale_ones():
+    """A republished model changes its SHA-256, so its pictures must be
+    drawn again (`keraslosses docs --data-dir DIR` in the checkout) and
+    committed with it; the old file's folder goes."""
+    entries = pretrained.manifest()
+    for name, entry in entries.items():
+        folder = cards.kept_folder(KEPT_PICTURES, entry)
+        for png in cards.picture_files(name, entry).values():
+            assert (folder / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", (name, png)
+    stale = sorted({p.name for p in KEPT_PICTURES.iterdir()} - {e["sha256"][:16] for e in entries.values()})
+    assert not stale, f"pictures of files no longer shipped: delete saved_models/cards/{{{','.join(stale)}}}"
+
+
+def test_the_cards_take_kept_pictures_and_say_how_to_draw_missing_ones(tmp_path):
+    cards.write_pages(tmp_path / "zoo", pictures_dir=KEPT_PICTURES)
+    text = (tmp_path / "zoo" / "se_co_mnist.md").read_text()
+    assert "](se_co_mnist_tsne.png)" in text and "](se_co_mnist_images.png)" in text
+    assert (tmp_path / "zoo" / "se_co_mnist_images.png").read_bytes() == (
+        cards.kept_folder(KEPT_PICTURES, pretrained.entry("se_co_mnist")) / "se_co_mnist_images.png").read_bytes()
+    assert "](cnn_mnist_tsne.png)" in (tmp_path / "zoo" / "cnn_mnist.md").read_text()
+    cards.write_pages(tmp_path / "bare", pictures_dir=tmp_path / "empty")  # no pictures, no data: nothing drawn
+    assert "keraslosses docs --data-dir" in (tmp_path / "bare" / "se_co_mnist.md").read_text()
+    assert not (tmp_path / "empty").exists() and not list((tmp_path / "bare").glob("*.png"))
 
 
 # -- the pages that run --------------------------------------------------------------------
@@ -230,11 +259,15 @@ def test_every_tutorial_is_tested_and_listed():
 # -- the strict build ----------------------------------------------------------------------
 @pytest.mark.slow
 def test_the_strict_build_writes_the_site_and_fails_on_a_broken_reference(tmp_path, monkeypatch):
-    index = docs.build(tmp_path / "site", card_pictures=False)
+    """The whole site, as CI builds it: every page, and every card with its
+    committed pictures."""
+    index = docs.build(tmp_path / "site", pictures_dir=KEPT_PICTURES)
     html = index.parent
     assert (html / "api" / "losses_regression.html").read_text().count('id="keraslosses.huber"') == 1
     assert (html / "_images" / "huber.png").is_file() and (html / "migration.html").is_file()
-    assert (html / "zoo" / "se_nc_mnist.html").is_file()
+    assert len(list((html / "zoo").glob("*_mnist.html"))) == len(pretrained.manifest())
+    assert 'src="../_images/se_nc_mnist_tsne.png"' in (html / "zoo" / "se_nc_mnist.html").read_text()
+    assert (html / "_images" / "ac_co_v1_mse_fashion_mnist_images.png").is_file()
 
     broken = tmp_path / "pages"
     import shutil
@@ -254,3 +287,18 @@ def test_the_docs_command_refuses_a_bad_port(capsys):
         main(["docs", "--port", "0", "--output-dir", "unused"])
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.strip() == "keraslosses docs: error: --port must be in 1..65535; received 0"
+
+
+def test_the_docs_command_passes_its_folders_to_the_build(monkeypatch, tmp_path):
+    from models.cli import main
+
+    seen = {}
+
+    def build(output_dir, **options):
+        seen.update(options, output_dir=output_dir)
+        return tmp_path / "html" / "index.html"
+
+    monkeypatch.setattr(docs, "build", build)
+    monkeypatch.delenv("KERASLOSSES_DATA_DIR", raising=False)
+    assert main(["docs", "--output-dir", "out", "--pictures-dir", "kept", "--data-dir", "data"]) == 0
+    assert seen == {"output_dir": "out", "strict": True, "data_dir": "data", "pictures_dir": "kept"}

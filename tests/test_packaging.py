@@ -18,7 +18,7 @@ def test_keraslosses_does_not_import_models():
 
 
 @pytest.mark.slow
-def test_the_wheel_ships_every_pretrained_model_and_they_load_offline_from_any_folder(tmp_path):
+def test_the_wheel_ships_every_pretrained_model_intact_and_they_load_offline_from_any_folder(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
                            "--wheel-dir", str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -28,20 +28,26 @@ def test_the_wheel_ships_every_pretrained_model_and_they_load_offline_from_any_f
     expected = sorted(p.name for p in (ROOT / "saved_models").glob("*.keras"))
     assert shipped == expected and "models/saved_models/manifest.json" in names
     assert "models/pretrained/__init__.py" in names and "models/cli/__init__.py" in names
-    assert not [n for n in names if n.startswith(("tests/", "scripts/", "benchmarks/"))]
+    assert not [n for n in names if n.startswith(("tests/", "scripts/", "benchmarks/")) or "/cards/" in n]
     # Installed into a folder of its own and imported from an unrelated one: no checkout, no network.
     site = tmp_path / "site"
     proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--target",
                            str(site), str(wheel)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    # Every installed file is the manifest's (its SHA-256), and a model of each
+    # class loads and predicts there; the manifest tests load every model from
+    # the installed package and score it.
     code = ("import models, numpy as np\n"
             "from models import pretrained\n"
             "assert pretrained.local_dir() == pretrained._INSTALLED, pretrained.local_dir()\n"
-            "for name in models.list_pretrained():\n"
+            "entries = pretrained.manifest()\n"
+            "for name, e in entries.items():\n"
+            "    assert pretrained.sha256(pretrained._INSTALLED / e['file']) == e['sha256'], name\n"
+            "for name in ('cnn_mnist', 'se_nc_fashion_mnist', 'ac_nc_v2_mse_mnist'):\n"
             "    m = models.load_pretrained(name)\n"
             "    x = np.zeros((2, 28, 28, 1), 'float32')\n"
-            "    assert m.encode(x).shape[0] == 2, name\n"
-            "print(len(models.list_pretrained()))\n")
+            "    assert m.encode(x).shape[0] == 2 and type(m).__name__ == entries[name]['class'], name\n"
+            "print(len(entries))\n")
     work = tmp_path / "elsewhere"
     work.mkdir()
     env = {"PYTHONPATH": str(site), "TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin", "KERAS_HOME": str(work),

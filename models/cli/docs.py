@@ -3,7 +3,9 @@
 Builds the API pages, the loss gallery, the zoo's model cards, the
 migration guide and the tutorials with Sphinx into `OUTPUT_DIR/html`,
 nitpicky with warnings as errors (`--no-strict` lists every warning and
-still writes the site). The model cards' pictures need the test splits
+still writes the site). The model cards' pictures are kept per model file
+in `--pictures-dir` (a checkout's `saved_models/cards/`, committed, else
+`OUTPUT_DIR/pictures`); missing ones are drawn from the test splits
 (`--data-dir` or `$KERASLOSSES_DATA_DIR`). Needs the `docs` extra:
 `pip install 'keraslosses[docs]'` (from a checkout: `pip install '.[docs]'`).
 """
@@ -20,6 +22,7 @@ class DocsConfig:
 
     output_dir: str = "site"
     data_dir: str | None = None
+    pictures_dir: str | None = None
     strict: bool = True
     serve: bool = False
     port: int = 8000
@@ -35,7 +38,8 @@ def run(config: DocsConfig) -> int:
 
     try:
         index = docs.build(config.output_dir, strict=config.strict,
-                           data_dir=config.data_dir or os.environ.get("KERASLOSSES_DATA_DIR"))
+                           data_dir=config.data_dir or os.environ.get("KERASLOSSES_DATA_DIR"),
+                           pictures_dir=config.pictures_dir)
     except docs.DocsError as err:
         raise ValueError(str(err)) from err
     if config.serve:
@@ -49,6 +53,8 @@ def add_arguments(parser) -> None:
                         help="the site goes to OUTPUT_DIR/html (default %(default)s)")
     parser.add_argument("--data-dir", help="folder with the MNIST / Fashion-MNIST IDX files, for the model cards' "
                                            "pictures (default $KERASLOSSES_DATA_DIR)")
+    parser.add_argument("--pictures-dir", help="where the model cards' pictures are kept, a folder per model file "
+                                               "(default: a checkout's saved_models/cards, else OUTPUT_DIR/pictures)")
     parser.add_argument("--no-strict", dest="strict", action="store_false",
                         help="report warnings without failing the build")
     parser.add_argument("--serve", action="store_true", help="serve the built site on http://localhost:PORT")
@@ -57,5 +63,5 @@ def add_arguments(parser) -> None:
 
 
 def _run_from_args(args) -> int:
-    return run(DocsConfig(output_dir=args.output_dir, data_dir=args.data_dir, strict=args.strict,
+    return run(DocsConfig(output_dir=args.output_dir, data_dir=args.data_dir, pictures_dir=args.pictures_dir, strict=args.strict,
                           serve=args.serve, port=args.port))

@@ -34,8 +34,9 @@ def tutorials():
             if p.name.endswith(".md") and p.name != "index.md"}
 
 
-def stage(source, data_dir=None, card_pictures=True, cache_dir=None):
-    """Writes every page of the site under `source` (a folder)."""
+def stage(source, data_dir=None, card_pictures=True, pictures_dir=None):
+    """Writes every page of the site under `source` (a folder); the cards'
+    pictures come from `pictures_dir` (see `cards`)."""
     from models.docs import api, cards, gallery
 
     source = Path(source)
@@ -52,12 +53,17 @@ def stage(source, data_dir=None, card_pictures=True, cache_dir=None):
     (source / "api" / "index.rst").write_text(api.index_rst(page_list))
     (source / "api" / "models_internals.rst").write_text(api.internals_rst())
     gallery.write_page(source / "gallery")
-    cards.write_pages(source / "zoo", data_dir=data_dir, pictures=card_pictures, cache_dir=cache_dir)
+    cards.write_pages(source / "zoo", data_dir=data_dir, pictures=card_pictures,
+                     pictures_dir=pictures_dir)
     return source
 
 
-def build(output_dir="site", strict=True, data_dir=None, card_pictures=True):
+def build(output_dir="site", strict=True, data_dir=None, card_pictures=True, pictures_dir=None):
     """Builds the HTML site into `output_dir`/html; returns its index path.
+
+    The model cards' pictures are taken from `pictures_dir` (default
+    `cards.default_pictures_dir`: a checkout's `saved_models/cards/`, else
+    `output_dir/pictures`), and drawn there from `data_dir` where missing.
 
     Raises:
         DocsError: a warning under `strict` (nitpicky: every cross-reference
@@ -65,9 +71,11 @@ def build(output_dir="site", strict=True, data_dir=None, card_pictures=True):
     """
     from sphinx.cmd.build import build_main
 
+    from models.docs import cards
+
     output_dir = Path(output_dir)
     source = stage(output_dir / "source", data_dir=data_dir, card_pictures=card_pictures,
-                   cache_dir=output_dir / "cache")
+                   pictures_dir=pictures_dir or cards.default_pictures_dir(output_dir))
     html = output_dir / "html"
     arguments = ["-b", "html", "-c", str(CONF_DIR), "-d", str(output_dir / "doctrees"), "-q", "-n"]
     if strict:

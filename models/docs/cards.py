@@ -4,21 +4,31 @@ it, its test figures next to the paper's, the t-SNE picture of its codes,
 generated or reconstructed images where it makes them, its known
 weaknesses and its size.
 
-The pictures need the test split (`data_dir`, e.g. `../shared/datasets`);
-they are drawn once per model file (cached by its SHA-256). Without the
-data a card says how to draw them.
+The pictures are kept in a folder per model file, named by the first 16
+hex digits of its SHA-256, so a republished model gets new ones. A source
+checkout keeps the zoo's in `saved_models/cards/` (committed: the site then
+builds without drawing, and a test checks that every shipped file has its
+pictures there); elsewhere they go to the site's `pictures/` folder. A
+missing picture is drawn from the test split (`data_dir`, e.g.
+`../shared/datasets`; about 7 s a model on 2 cores, most of it the t-SNE)
+and kept; without the data its card says how to draw it. The folder's name
+is the model file's, not the drawing code's: after changing `draw_pictures`,
+delete the kept pictures and build again.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
 import numpy as np
 
 from models.evaluation import paper
-from models.families.registry import MODELS
-from models.pretrained import manifest
+from models.families.registry import MODELS, model_class
+from models.pretrained import checkout_dir, manifest
+
+log = logging.getLogger("keraslosses")
 
 #: the manifest's metric -> (the paper's metric, what it is, higher is better)
 METRICS = {
@@ -35,8 +45,6 @@ TSNE_SAMPLES = 1000
 
 def describe(entry):
     """One sentence: the model family, its registry arguments and the data."""
-    from models.families.registry import model_class
-
     class_name, fixed = MODELS[entry["model"]]
     summary = (model_class(class_name).__doc__ or "").strip().splitlines()[0].rstrip(".")
     arguments = ", ".join(f"{k}={v!r}" for k, v in fixed.items())
@@ -75,10 +83,29 @@ def weaknesses(entry):
     return found
 
 
+def default_pictures_dir(output_dir):
+    """Where the cards' pictures are kept: a source checkout's
+    `saved_models/cards/`, else `output_dir/pictures`."""
+    root = checkout_dir()
+    return root / "saved_models" / "cards" if root else Path(output_dir) / "pictures"
+
+
+def picture_files(name, entry):
+    """The PNG files of a card, {kind: file name}: the t-SNE of the codes,
+    and the images for models that reconstruct."""
+    kinds = ["tsne"] + (["images"] if model_class(MODELS[entry["model"]][0]).reconstructs else [])
+    return {kind: f"{name}_{kind}.png" for kind in kinds}
+
+
+def kept_folder(pictures_dir, entry):
+    """The folder of one model file's pictures: its SHA-256's first 16 hex digits."""
+    return Path(pictures_dir) / entry["sha256"][:16]
+
+
 def draw_pictures(name, entry, data_dir, folder):
     """The t-SNE scatter of the test codes and, for models that make
     images, generated (Auto-classifiers: one per class) and reconstructed
-    test images; returns {kind: PNG file name}."""
+    test images, into `folder`; returns `picture_files(name, entry)`."""
     from models.data import load_arrays
     from models.evaluation import (
         plot_embedding,
@@ -91,17 +118,16 @@ def draw_pictures(name, entry, data_dir, folder):
     model = load_pretrained(name)
     x, y = load_arrays(entry["dataset"], "test", data_dir=data_dir)
     index = stratified_subset(y, TSNE_SAMPLES)
-    pictures = {"tsne": f"{name}_tsne.png"}
+    pictures = picture_files(name, entry)
     embedding = tsne_embedding(model.encode(x[index]))
     plot_embedding(embedding, y[index], folder / pictures["tsne"],
                    title=f"{name}: t-SNE of {len(index)} test codes")
-    if model.reconstructs:
+    if "images" in pictures:
         first = np.array([np.flatnonzero(y == k)[0] for k in range(entry["arguments"]["num_classes"])])
         rows, titles = [x[first], model.reconstruct(x[first])], ["test images", "reconstructions"]
         if model.generates:
             rows.append(model.generate(np.arange(len(first))))
             titles.append("generated, one per class")
-        pictures["images"] = f"{name}_images.png"
         plot_image_rows(rows, folder / pictures["images"], titles)
     return pictures
 
@@ -132,8 +158,10 @@ def card(name, entry, pictures):
     return "\n".join(lines)
 
 
-def write_pages(folder, data_dir=None, pictures=True, cache_dir=None):
-    """A card per manifest entry and the zoo's index page, under `folder`."""
+def write_pages(folder, data_dir=None, pictures=True, pictures_dir=None):
+    """A card per manifest entry and the zoo's index page, under `folder`;
+    the pictures are taken from `pictures_dir` (default `folder`), and drawn
+    there from `data_dir` where missing."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     entries = manifest()
@@ -143,14 +171,17 @@ def write_pages(folder, data_dir=None, pictures=True, cache_dir=None):
              "| model | dataset | headline figure | paper |", "|---|---|---|---|"]
     for name, entry in sorted(entries.items()):
         drawn = {}
-        if pictures and data_dir:
-            cache = Path(cache_dir or folder) / entry["sha256"][:16]
-            if not (cache / f"{name}_tsne.png").is_file():
-                cache.mkdir(parents=True, exist_ok=True)
-                draw_pictures(name, entry, data_dir, cache)
-            for png in cache.glob(f"{name}_*.png"):
-                shutil.copy(png, folder / png.name)
-                drawn[png.stem[len(name) + 1:]] = png.name
+        if pictures:
+            kept = kept_folder(pictures_dir or folder, entry)
+            wanted = picture_files(name, entry)
+            if data_dir and not all((kept / png).is_file() for png in wanted.values()):
+                kept.mkdir(parents=True, exist_ok=True)
+                log.info("%s: drawing the card's pictures into %s", name, kept)
+                draw_pictures(name, entry, data_dir, kept)
+            for kind, png in wanted.items():
+                if (kept / png).is_file():
+                    shutil.copy(kept / png, folder / png)
+                    drawn[kind] = png
         (folder / f"{name}.md").write_text(card(name, entry, drawn))
         key = "accuracy" if "accuracy" in entry["metrics"] else "separability_knn"
         reference = paper.figures(entry["dataset"], entry["model"]).get(METRICS[key][0])

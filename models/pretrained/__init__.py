@@ -101,6 +101,12 @@ def verify(path, expected: dict, delete: bool = False) -> Path:
     return path
 
 
+def checkout_dir() -> Path | None:
+    """The repository root when `models` is imported from a source checkout
+    (an editable install or `PYTHONPATH`), else None."""
+    return _CHECKOUT if (_CHECKOUT / "setup.cfg").is_file() and (_CHECKOUT / "saved_models").is_dir() else None
+
+
 def local_dir() -> Path | None:
     """`$KERASLOSSES_SAVED_MODELS`, else the installed files, else a source
     checkout's `saved_models/`."""
@@ -108,9 +114,8 @@ def local_dir() -> Path | None:
         return Path(os.environ[ENV_SAVED_MODELS])
     if _INSTALLED.is_dir():
         return _INSTALLED
-    if (_CHECKOUT / "setup.cfg").is_file() and (_CHECKOUT / "saved_models").is_dir():
-        return _CHECKOUT / "saved_models"
-    return None
+    root = checkout_dir()
+    return root / "saved_models" if root else None
 
 
 def _cache_file(cache_dir, file_name) -> Path:
