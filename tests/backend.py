@@ -41,7 +41,12 @@ TRACES = BACKEND in ("tensorflow", "jax")
 
 
 def value_and_grads(fn, args):
-    """(sum of fn(*args), [d sum / d arg]) as NumPy, args as float64 arrays."""
+    """(sum of fn(*args), [d sum / d arg]) as NumPy, args as float64 arrays.
+
+    TensorFlow and PyTorch differentiate eagerly; JAX under `jax.jit`, as
+    training runs it: an eager JAX gradient compiles every primitive of the
+    forward and backward pass on its own, and the JAX leg of CI took 357 s
+    that way against 239 s jitted (2 cores, same tests passing)."""
     # Through NumPy: the args may be device tensors (torch on a GPU).
     args = [np.asarray(keras.ops.convert_to_numpy(a), np.float64) for a in args]
     if BACKEND == "tensorflow":
@@ -56,7 +61,8 @@ def value_and_grads(fn, args):
         import jax
         import jax.numpy as jnp
 
-        total, grads = jax.value_and_grad(lambda *a: jnp.sum(fn(*a)), argnums=tuple(range(len(args))))(*args)
+        value_and_grad = jax.value_and_grad(lambda *a: jnp.sum(fn(*a)), argnums=tuple(range(len(args))))
+        total, grads = jax.jit(value_and_grad)(*args)
         return float(total), [np.asarray(g) for g in grads]
     if BACKEND == "torch":
         import torch
