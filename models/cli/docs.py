@@ -63,5 +63,5 @@ def add_arguments(parser) -> None:
 
 
 def _run_from_args(args) -> int:
-    return run(DocsConfig(output_dir=args.output_dir, data_dir=args.data_dir, pictures_dir=args.pictures_dir, strict=args.strict,
-                          serve=args.serve, port=args.port))
+    return run(DocsConfig(output_dir=args.output_dir, data_dir=args.data_dir, pictures_dir=args.pictures_dir,
+                          strict=args.strict, serve=args.serve, port=args.port))

@@ -53,8 +53,7 @@ def stage(source, data_dir=None, card_pictures=True, pictures_dir=None):
     (source / "api" / "index.rst").write_text(api.index_rst(page_list))
     (source / "api" / "models_internals.rst").write_text(api.internals_rst())
     gallery.write_page(source / "gallery")
-    cards.write_pages(source / "zoo", data_dir=data_dir, pictures=card_pictures,
-                     pictures_dir=pictures_dir)
+    cards.write_pages(source / "zoo", data_dir=data_dir, pictures=card_pictures, pictures_dir=pictures_dir)
     return source
 
 
