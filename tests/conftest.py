@@ -2,6 +2,13 @@ import os
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Under pytest-xdist each worker shares the cores with the others, and
+# OpenMP's spinning threads (scikit-learn's t-SNE) wait on a descheduled
+# partner at every barrier: a t-SNE of 450 points took 44 s with 2 threads and
+# 3.5 s with 1 while the other core was busy. One OpenMP thread per worker,
+# set before scikit-learn loads; the command-line tests' subprocesses inherit it.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

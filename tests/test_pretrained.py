@@ -314,6 +314,16 @@ def test_publish_adds_an_optimizer_free_file_and_its_entry(tmp_path):
     assert e["note"] == "a test" and e["arguments"]["num_classes"] == 10
     measured = measure(pretrained.load_model(path), "digits")
     assert measured["accuracy"] == e["metrics"]["accuracy"]
+    # The card's picture of the new file; a republish replaces the old file's folder.
+    cards = folder / "cards"
+    assert [p.relative_to(cards).as_posix() for p in cards.rglob("*.png")] == [f"{e['sha256'][:16]}/cnn_digits_tsne.png"]
+    (cards / e["sha256"][:16]).rename(cards / "0123456789abcdef")  # as if an older file's pictures were kept
+    manifest_file = folder / "manifest.json"
+    payload = json.loads(manifest_file.read_text())
+    payload["models"]["cnn_digits"]["sha256"] = "0123456789abcdef" + "0" * 48
+    manifest_file.write_text(json.dumps(payload))
+    again = publish(run_dir, "cnn_digits", "digits", saved_models=folder, max_samples=200)
+    assert sorted(p.name for p in cards.iterdir()) == [again["sha256"][:16]]
 
 
 def _rewrite_config(source, target, edit):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from pathlib import Path
 
 from models import data, pretrained, training
@@ -91,9 +92,11 @@ def publish(run_dir, name: str, dataset: str, *, data_dir=None, saved_models="sa
             max_samples: int = 2000, note: str | None = None) -> dict:
     """Add the model trained by `keraslosses train --output-dir RUN_DIR` to
     `saved_models/`: an optimizer-free `<name>.keras` with float16 weights
-    (`store_float16`), and its manifest entry
-    (constructor arguments, size, SHA-256, test metrics, training settings,
-    and an optional note for users, e.g. a known weakness)."""
+    (`store_float16`), its manifest entry (constructor arguments, size,
+    SHA-256, test metrics, training settings, and an optional note for
+    users, e.g. a known weakness), its row of the README's table, and its
+    model card's pictures in `cards/` (those of the file it replaces are
+    deleted)."""
     import keraslosses
 
     run_dir, folder = Path(run_dir), Path(saved_models)
@@ -120,12 +123,27 @@ def publish(run_dir, name: str, dataset: str, *, data_dir=None, saved_models="sa
         entry["note"] = note
     manifest_file = folder / "manifest.json"
     payload = json.loads(manifest_file.read_text()) if manifest_file.is_file() else {"format": 1, "models": {}}
+    replaced = payload["models"].get(name)
     payload["models"][name] = entry
     payload["models"] = dict(sorted(payload["models"].items()))
     manifest_file.write_text(json.dumps(payload, indent=2) + "\n")
     write_readme_table(folder / "README.md", payload["models"])
+    draw_card_pictures(name, entry, replaced, folder / "cards", data_dir, pretrained.load_model(path))
     log.info("published %s: %s", name, json.dumps(metrics))
     return entry
+
+
+def draw_card_pictures(name, entry, replaced, pictures_dir, data_dir, model) -> None:
+    """The documentation card's pictures of a newly published file, kept
+    under `pictures_dir` (see `models.docs.cards`); the folder of the file
+    it replaces (`replaced`, its old manifest entry) is deleted."""
+    from models.docs import cards
+
+    kept = cards.kept_folder(pictures_dir, entry)
+    kept.mkdir(parents=True, exist_ok=True)
+    cards.draw_pictures(name, entry, data_dir, kept, model=model)
+    if replaced and cards.kept_folder(pictures_dir, replaced) != kept:
+        shutil.rmtree(cards.kept_folder(pictures_dir, replaced), ignore_errors=True)
 
 
 #: The markers around the generated part of `saved_models/README.md`.

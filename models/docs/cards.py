@@ -8,7 +8,9 @@ The pictures are kept in a folder per model file, named by the first 16
 hex digits of its SHA-256, so a republished model gets new ones. A source
 checkout keeps the zoo's in `saved_models/cards/` (committed: the site then
 builds without drawing, and a test checks that every shipped file has its
-pictures there); elsewhere they go to the site's `pictures/` folder. A
+pictures there; `keraslosses pretrained publish` draws a new file's there
+and deletes the replaced file's); elsewhere they go to the site's
+`pictures/` folder. A
 missing picture is drawn from the test split (`data_dir`, e.g.
 `../shared/datasets`; about 7 s a model on 2 cores, most of it the t-SNE)
 and kept; without the data its card says how to draw it. The folder's name
@@ -102,10 +104,11 @@ def kept_folder(pictures_dir, entry):
     return Path(pictures_dir) / entry["sha256"][:16]
 
 
-def draw_pictures(name, entry, data_dir, folder):
+def draw_pictures(name, entry, data_dir, folder, model=None):
     """The t-SNE scatter of the test codes and, for models that make
     images, generated (Auto-classifiers: one per class) and reconstructed
-    test images, into `folder`; returns `picture_files(name, entry)`."""
+    test images, into `folder`; returns `picture_files(name, entry)`.
+    `model` defaults to `load_pretrained(name)`."""
     from models.data import load_arrays
     from models.evaluation import (
         plot_embedding,
@@ -115,7 +118,7 @@ def draw_pictures(name, entry, data_dir, folder):
     )
     from models.pretrained import load_pretrained
 
-    model = load_pretrained(name)
+    model = model or load_pretrained(name)
     x, y = load_arrays(entry["dataset"], "test", data_dir=data_dir)
     index = stratified_subset(y, TSNE_SAMPLES)
     pictures = picture_files(name, entry)
