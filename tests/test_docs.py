@@ -192,9 +192,9 @@ KEPT_PICTURES = ROOT / "saved_models" / "cards"
 
 
 def test_every_shipped_model_has_its_card_pictures_committed_and_no_stale_ones():
-    """A republished model changes its SHA-256, so its pictures must be
-    drawn again (`keraslosses docs --data-dir DIR` in the checkout) and
-    committed with it; the old file's folder goes."""
+    """A republished model changes its SHA-256: `pretrained publish` draws
+    its pictures and deletes the old file's folder, and both changes must be
+    committed with the model."""
     entries = pretrained.manifest()
     for name, entry in entries.items():
         folder = cards.kept_folder(KEPT_PICTURES, entry)
