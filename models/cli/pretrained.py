@@ -140,10 +140,10 @@ def draw_card_pictures(name, entry, replaced, pictures_dir, data_dir, model) -> 
     from models.docs import cards
 
     kept = cards.kept_folder(pictures_dir, entry)
-    kept.mkdir(parents=True, exist_ok=True)
     cards.draw_pictures(name, entry, data_dir, kept, model=model)
-    if replaced and cards.kept_folder(pictures_dir, replaced) != kept:
-        shutil.rmtree(cards.kept_folder(pictures_dir, replaced), ignore_errors=True)
+    old = cards.kept_folder(pictures_dir, replaced) if replaced else kept
+    if old != kept:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 #: The markers around the generated part of `saved_models/README.md`.

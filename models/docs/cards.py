@@ -107,7 +107,8 @@ def kept_folder(pictures_dir, entry):
 def draw_pictures(name, entry, data_dir, folder, model=None):
     """The t-SNE scatter of the test codes and, for models that make
     images, generated (Auto-classifiers: one per class) and reconstructed
-    test images, into `folder`; returns `picture_files(name, entry)`.
+    test images, into `folder` (made if missing); returns
+    `picture_files(name, entry)`.
     `model` defaults to `load_pretrained(name)`."""
     from models.data import load_arrays
     from models.evaluation import (
@@ -119,6 +120,8 @@ def draw_pictures(name, entry, data_dir, folder, model=None):
     from models.pretrained import load_pretrained
 
     model = model or load_pretrained(name)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     x, y = load_arrays(entry["dataset"], "test", data_dir=data_dir)
     index = stratified_subset(y, TSNE_SAMPLES)
     pictures = picture_files(name, entry)
@@ -178,7 +181,6 @@ def write_pages(folder, data_dir=None, pictures=True, pictures_dir=None):
             kept = kept_folder(pictures_dir or folder, entry)
             wanted = picture_files(name, entry)
             if data_dir and not all((kept / png).is_file() for png in wanted.values()):
-                kept.mkdir(parents=True, exist_ok=True)
                 log.info("%s: drawing the card's pictures into %s", name, kept)
                 draw_pictures(name, entry, data_dir, kept)
             for kind, png in wanted.items():
