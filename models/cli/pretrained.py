@@ -3,7 +3,8 @@
 `publish` (for maintainers) adds a `keraslosses train` run to
 `saved_models/`: an optimizer-free `<name>.keras` (weights stored as
 float16, see `store_float16`) and its manifest entry
-(constructor arguments, size, SHA-256, test metrics, the validation figures
+(constructor arguments, size, SHA-256, test metrics (a bfloat16 model's in
+float32 too), the validation figures
 of runs with `--validation`, the `keraslosses train` command that repeats the
 run, its epochs, seconds and precision), and rewrites the table of
 `saved_models/README.md` from the manifest.
@@ -94,7 +95,9 @@ def publish(run_dir, name: str, dataset: str, *, data_dir=None, saved_models="sa
     `saved_models/`: an optimizer-free `<name>.keras` with float16 weights
     (`store_float16`), its manifest entry (constructor arguments, size,
     SHA-256, test metrics, training settings, and an optional note for
-    users, e.g. a known weakness), its row of the README's table, and its
+    users, e.g. a known weakness; a `mixed_bfloat16` model's entry adds
+    `metrics_float32`, its accuracy and reconstruction error computed in
+    float32), its row of the README's table, and its
     model card's pictures in `cards/` (those of the file it replaces are
     deleted)."""
     import keraslosses
@@ -106,14 +109,15 @@ def publish(run_dir, name: str, dataset: str, *, data_dir=None, saved_models="sa
     model.save(path)
     store_float16(path)
     # The manifest holds the figures of the model as trained (its own policy).
-    metrics = measure(pretrained.load_model(path, precision="stored"), dataset, data_dir, separability=True,
-                      max_samples=max_samples)
+    stored = pretrained.load_model(path, precision="stored")
+    metrics = measure(stored, dataset, data_dir, separability=True, max_samples=max_samples)
     cfg = trained["config"]
     command = training.train_command(cfg)
     validation = {k: round(float(v), 6) for k, v in training.validation_figures(trained.get("final", {})).items()}
     entry = {"model": cfg["model"], "class": type(model).__name__, "arguments": dict(model.config),
              "dataset": dataset, "file": path.name, "bytes": path.stat().st_size, "sha256": pretrained.sha256(path),
              "parameters": int(model.count_params()), "metrics": metrics,
+             **float32_figures(stored, path, dataset, data_dir),
              "training": {"command": command, "epochs_run": trained["epochs_run"],
                           "train_seconds": trained["train_seconds"], "precision": trained.get("precision")},
              "keraslosses_version": keraslosses.__version__}
@@ -131,6 +135,16 @@ def publish(run_dir, name: str, dataset: str, *, data_dir=None, saved_models="sa
     draw_card_pictures(name, entry, replaced, folder / "cards", data_dir, pretrained.load_model(path))
     log.info("published %s: %s", name, json.dumps(metrics))
     return entry
+
+
+def float32_figures(stored, path, dataset: str, data_dir=None) -> dict:
+    """`{"metrics_float32": ...}` for a `mixed_bfloat16` model (`stored`, the
+    file at `path`), else `{}`: its accuracy and reconstruction error computed
+    in float32, as `load_pretrained` does on a CPU without bfloat16 hardware,
+    where a few test images change class (up to 6 of 10,000 for the zoo)."""
+    if stored.dtype_policy.name != "mixed_bfloat16":
+        return {}
+    return {"metrics_float32": measure(pretrained.load_model(path, precision="float32"), dataset, data_dir)}
 
 
 def draw_card_pictures(name, entry, replaced, pictures_dir, data_dir, model) -> None:

@@ -78,6 +78,26 @@ def entry(name: str) -> dict:
     return entries[name]
 
 
+def expected_metrics(name: str, policy: str) -> dict:
+    """The test figures the pretrained model `name` reproduces when it
+    computes under the dtype `policy` (e.g. `model.dtype_policy.name` of a
+    `load_pretrained` model): the manifest's `metrics`, measured under the
+    policy it was trained in, with the accuracy and reconstruction error
+    replaced by its `metrics_float32` where a `mixed_bfloat16` model computes
+    in float32 (as "auto" does on a CPU without bfloat16 hardware; a few test
+    images change class).
+
+        >>> name = "ac_co_v1_mae_fashion_mnist"  # trained under mixed_bfloat16
+        >>> expected_metrics(name, "float32")["accuracy"], expected_metrics(name, "mixed_bfloat16")["accuracy"]
+        (0.9319, 0.9321)
+    """
+    info = entry(name)
+    metrics = dict(info["metrics"])
+    if policy == "float32":
+        metrics.update(info.get("metrics_float32", {}))
+    return metrics
+
+
 def sha256(path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
