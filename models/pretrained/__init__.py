@@ -87,6 +87,15 @@ def expected_metrics(name: str, policy: str) -> dict:
     in float32 (as "auto" does on a CPU without bfloat16 hardware; a few test
     images change class).
 
+    Args:
+        name: a name from `list_pretrained()`.
+        policy: the dtype policy name the model computes under.
+
+    Returns:
+        {metric: figure}: accuracy, reconstruction MSE where the model
+        reconstructs, and the separability scores (measured under the
+        trained policy only).
+
         >>> name = "ac_co_v1_mae_fashion_mnist"  # trained under mixed_bfloat16
         >>> expected_metrics(name, "float32")["accuracy"], expected_metrics(name, "mixed_bfloat16")["accuracy"]
         (0.9319, 0.9321)
