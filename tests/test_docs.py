@@ -171,9 +171,13 @@ def test_a_card_shows_the_command_the_figures_next_to_the_paper_and_the_weakness
     assert f"| test accuracy | {entry['metrics']['accuracy']:.4f} | 0.9962 | " in text
     assert "![t-SNE of the codes of ac_co_v1_mse_mnist](x_tsne.png)" in text
     assert f"test accuracy {entry['metrics']['accuracy']:.4f} against the paper's 0.9962" in text
-    bare = {k: v for k, v in entry.items() if k != "validation"}
+    float32 = entry["metrics_float32"]
+    assert (f"computes it in float32, with the same weights: test accuracy {float32['accuracy']:.4f}, "
+            f"reconstruction MSE {float32['reconstruction_mse']:.4f} (`models.pretrained.expected_metrics`)." in text)
+    bare = {k: v for k, v in entry.items() if k not in ("validation", "metrics_float32")}
     without = cards.card("ac_co_v1_mse_mnist", bare, {})
     assert "keraslosses docs --data-dir" in without and "Validation figures" not in without
+    assert "float32" not in without
     validated = cards.card("ac_co_v1_mse_mnist", {**bare, "validation": {"accuracy": 0.99}}, {})
     assert "set the recipe was chosen on): accuracy 0.9900." in validated
 

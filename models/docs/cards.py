@@ -66,6 +66,17 @@ def figures_table(entry):
     return rows
 
 
+def float32_figures(entry):
+    """A paragraph on a bfloat16 model's figures in float32 (`metrics_float32`:
+    what it computes in on a CPU without bfloat16 hardware), or none."""
+    if "metrics_float32" not in entry:
+        return []
+    figures = ", ".join(f"{METRICS[k][1]} {v:.4f}" for k, v in entry["metrics_float32"].items())
+    return [(f"These figures were measured under `{entry['training']['precision']}`, as the model was trained. "
+             f"On a CPU without bfloat16 hardware `load_pretrained` computes it in float32, with the same "
+             f"weights: {figures} (`models.pretrained.expected_metrics`)."), ""]
+
+
 def weaknesses(entry):
     """Where the model falls short: every figure on the wrong side of the
     paper's, and the network size it was trained at."""
@@ -147,7 +158,7 @@ def card(name, entry, pictures):
              "", "## Training", "", "```bash", training["command"], "```", "",
              (f"{training.get('epochs_run', '?')} epochs, {training.get('train_seconds', 0):.0f} s of training "
              f"(keraslosses {entry.get('keraslosses_version', '?')})."), "",
-             "## Test figures", "", *figures_table(entry), "",
+             "## Test figures", "", *figures_table(entry), "", *float32_figures(entry),
              *([("Validation figures (the held-out part of the training set the recipe was chosen on): "
                  + ", ".join(f"{k} {v:.4f}" for k, v in entry["validation"].items()) + "."), ""]
                if entry.get("validation") else []),
