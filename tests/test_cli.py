@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -165,10 +166,38 @@ def test_a_killed_training_run_resumes_where_it_was(tmp_path):
     assert metadata.exists(), "no backup was written before the kill"
     resumed = run(*args)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
+    # It continued from the backup instead of restarting, and reports the whole run: every epoch's figures
+    # (those before the kill from the progress record) and the seconds of both segments.
+    summary = json.loads((tmp_path / "train.json").read_text())
+    assert 0 < summary["resumed_from"] < 12
     history = json.loads((tmp_path / "history.json").read_text())
-    # it continued from the backup instead of restarting: fewer epochs ran
-    assert 0 < len(history["loss"]) < 12
-    assert json.loads((tmp_path / "train.json").read_text())["epochs_run"] == len(history["loss"])
+    assert summary["epochs_run"] == 12 and all(len(values) == 12 for values in history.values())
+    assert all(math.isfinite(v) and v > 0 for v in history["loss"]) and history["loss"][-1] < history["loss"][0]
+    assert summary["final"]["loss"] == history["loss"][-1]
+    assert not (tmp_path / "backup").exists()  # Keras deletes its backup, and the record with it, when done
+
+
+def test_the_progress_record_is_cut_to_the_restored_epoch_and_adds_the_earlier_seconds(tmp_path):
+    from models.training import _progress
+
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    # Killed after the progress record of epoch 3 was written and before Keras' metadata was: 2 epochs restore.
+    (backup / "progress.json").write_text(json.dumps({"history": {"loss": [0.9, 0.5, 0.4]},
+                                                      "elapsed": [10.0, 20.5, 31.0]}))
+    (backup / "training_metadata.json").write_text(json.dumps({"epoch": 2, "batch": 0}))
+    progress = _progress(backup)
+    assert progress.resumed_from == 2 and progress.history == {"loss": [0.9, 0.5]} and progress.elapsed == [10.0, 20.5]
+    progress.on_train_begin()
+    progress.on_epoch_end(2, {"loss": np.float32(0.25)})
+    assert progress.history == {"loss": [0.9, 0.5, 0.25]}
+    assert 20.5 <= progress.elapsed[-1] < 20.5 + 5 and 20.5 <= progress.seconds < 20.5 + 5
+    assert json.loads((backup / "progress.json").read_text()) == {"history": progress.history,
+                                                                   "elapsed": progress.elapsed}
+    # A fresh run (no Keras metadata) ignores a stale record.
+    (backup / "training_metadata.json").unlink()
+    fresh = _progress(backup)
+    assert fresh.resumed_from == 0 and fresh.history == {} and fresh.elapsed == []
 
 
 @pytest.mark.slow

@@ -78,6 +78,46 @@ def _last_good_checkpoint(path):
     return LastGoodCheckpoint()
 
 
+def _progress(backup):
+    """A callback keeping every finished epoch's logged values and the
+    training seconds so far in `backup/progress.json`, beside Keras'
+    `BackupAndRestore` state, so a resumed run reports the whole run: all
+    its epochs in `history.json`, and the seconds of every segment. The
+    record is cut to the epochs `BackupAndRestore` restores (a kill between
+    the two writes leaves it one epoch ahead); `resumed_from` is that epoch
+    (0 for a fresh run)."""
+    import keras
+
+    backup = Path(backup)
+    record, metadata = backup / "progress.json", backup / "training_metadata.json"
+
+    class Progress(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.resumed_from = json.loads(metadata.read_text())["epoch"] if metadata.is_file() else 0
+            kept = json.loads(record.read_text()) if self.resumed_from and record.is_file() else {}
+            self.history = {k: v[:self.resumed_from] for k, v in kept.get("history", {}).items()}
+            self.elapsed = kept.get("elapsed", [])[:self.resumed_from]  # seconds at the end of each epoch
+            self.start = None
+
+        @property
+        def seconds(self):
+            return (self.elapsed[self.resumed_from - 1] if self.resumed_from else 0.0) + (
+                time.perf_counter() - self.start)
+
+        def on_train_begin(self, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            for key, value in (logs or {}).items():
+                self.history.setdefault(key, []).append(float(value))
+            self.elapsed.append(round(self.seconds, 2))
+            backup.mkdir(parents=True, exist_ok=True)
+            record.write_text(json.dumps({"history": self.history, "elapsed": self.elapsed}))
+
+    return Progress()
+
+
 def cpu_flags(path="/proc/cpuinfo"):
     """The CPU's feature flags (empty where `path` is absent, e.g. macOS)."""
     try:
@@ -370,13 +410,13 @@ def train(config: TrainConfig):
     if config.validation:
         validation = data.pipeline(x_val, y_val if model.classifies else None, config.batch_size)
     last_good = _last_good_checkpoint(out / "model.keras")
-    callbacks = [keras.callbacks.TerminateOnNaN(), keras.callbacks.BackupAndRestore(str(out / "backup")),
+    # Before BackupAndRestore, which deletes its folder (and the progress record) when training ends.
+    progress = _progress(out / "backup")
+    callbacks = [keras.callbacks.TerminateOnNaN(), progress, keras.callbacks.BackupAndRestore(str(out / "backup")),
                  keras.callbacks.TensorBoard(str(out / "logs")), last_good]
-    start = time.perf_counter()
-    history = model.fit(inputs, epochs=config.epochs, validation_data=validation, callbacks=callbacks,
-                        verbose=config.verbose, shuffle=False)  # the pipeline shuffles
-    seconds = time.perf_counter() - start
-    history = {k: [float(v) for v in values] for k, values in history.history.items()}
+    model.fit(inputs, epochs=config.epochs, validation_data=validation, callbacks=callbacks,
+              verbose=config.verbose, shuffle=False)  # the pipeline shuffles
+    seconds, history = progress.seconds, progress.history
     if model.stop_training and not all(map(math.isfinite, history["loss"])):
         import shutil
 
@@ -386,7 +426,8 @@ def train(config: TrainConfig):
         raise TrainingDivergedError(f"{config.model}: the loss became NaN or infinite in epoch {len(history['loss'])}; "
                                     f"training stopped; {kept} (lower --learning-rate and retrain)")
     summary = {"config": config.record(), "precision": precision, "epochs_run": len(history.get("loss", [])),
-               "train_seconds": round(seconds, 2), "final": {k: v[-1] for k, v in history.items()}}
+               "train_seconds": round(seconds, 2), "resumed_from": progress.resumed_from,
+               "final": {k: v[-1] for k, v in history.items()}}
     write_json(out / "history.json", history)
     write_json(out / "train.json", summary)
     plot_history(history, out / "curves.png")
