@@ -55,6 +55,8 @@ def test_the_manifest_lists_every_required_model_and_stays_small():
         assert _stored_dtypes(SAVED / e["file"]) == {"float16"}, name
         assert {"accuracy", "separability_knn"} <= set(e["metrics"]) and e["training"]["command"].startswith(
             f"keraslosses train --model {e['model']} --dataset {e['dataset']}")
+        # every epoch of the command's run is counted (a resumed run reports all its segments)
+        assert f" --epochs {e['training']['epochs_run']} " in e["training"]["command"], name
 
 
 @pytest.mark.parametrize("name", sorted(MANIFEST))
