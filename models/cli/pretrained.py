@@ -117,7 +117,7 @@ def publish(run_dir, name: str, dataset: str, *, data_dir=None, saved_models="sa
     entry = {"model": cfg["model"], "class": type(model).__name__, "arguments": dict(model.config),
              "dataset": dataset, "file": path.name, "bytes": path.stat().st_size, "sha256": pretrained.sha256(path),
              "parameters": int(model.count_params()), "metrics": metrics,
-             **float32_figures(stored, path, dataset, data_dir),
+             **float32_figures(stored, dataset, data_dir),
              "training": {"command": command, "epochs_run": trained["epochs_run"],
                           "train_seconds": trained["train_seconds"], "precision": trained.get("precision")},
              "keraslosses_version": keraslosses.__version__}
@@ -137,14 +137,18 @@ def publish(run_dir, name: str, dataset: str, *, data_dir=None, saved_models="sa
     return entry
 
 
-def float32_figures(stored, path, dataset: str, data_dir=None) -> dict:
-    """`{"metrics_float32": ...}` for a `mixed_bfloat16` model (`stored`, the
-    file at `path`), else `{}`: its accuracy and reconstruction error computed
-    in float32, as `load_pretrained` does on a CPU without bfloat16 hardware,
-    where a few test images change class (up to 6 of 10,000 for the zoo)."""
+def float32_figures(stored, dataset: str, data_dir=None) -> dict:
+    """`{"metrics_float32": ...}` for a `mixed_bfloat16` model (`stored`, as
+    loaded under its own policy), else `{}`: its accuracy and reconstruction
+    error computed in float32, as `load_pretrained` does on a CPU without
+    bfloat16 hardware, where a few test images change class (up to 6 of
+    10,000 for the zoo). The float32 copy has the same weights
+    (`with_policy`, as `load_model` makes it)."""
+    from models.core.precision import with_policy
+
     if stored.dtype_policy.name != "mixed_bfloat16":
         return {}
-    return {"metrics_float32": measure(pretrained.load_model(path, precision="float32"), dataset, data_dir)}
+    return {"metrics_float32": measure(with_policy(stored, "float32"), dataset, data_dir)}
 
 
 def draw_card_pictures(name, entry, replaced, pictures_dir, data_dir, model) -> None:

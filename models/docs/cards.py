@@ -66,7 +66,7 @@ def figures_table(entry):
     return rows
 
 
-def float32_figures(entry):
+def float32_paragraph(entry):
     """A paragraph on a bfloat16 model's figures in float32 (`metrics_float32`:
     what it computes in on a CPU without bfloat16 hardware), or none."""
     if "metrics_float32" not in entry:
@@ -158,7 +158,7 @@ def card(name, entry, pictures):
              "", "## Training", "", "```bash", training["command"], "```", "",
              (f"{training.get('epochs_run', '?')} epochs, {training.get('train_seconds', 0):.0f} s of training "
              f"(keraslosses {entry.get('keraslosses_version', '?')})."), "",
-             "## Test figures", "", *figures_table(entry), "", *float32_figures(entry),
+             "## Test figures", "", *figures_table(entry), "", *float32_paragraph(entry),
              *([("Validation figures (the held-out part of the training set the recipe was chosen on): "
                  + ", ".join(f"{k} {v:.4f}" for k, v in entry["validation"].items()) + "."), ""]
                if entry.get("validation") else []),
