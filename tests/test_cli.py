@@ -126,6 +126,40 @@ def test_help_version_and_list_are_quick_and_quiet():
     assert run("--version", timeout=60).stdout.startswith("keraslosses ")
 
 
+def test_bad_values_are_answered_before_tensorflow_is_imported(tmp_path):
+    """A command's options become its validated config before TensorFlow's
+    import (about 5 s), so a mistyped value fails at once: the process that
+    reported every error below never imported TensorFlow."""
+    missing = str(tmp_path / "missing.keras")
+    cases = [
+        (["train", "--model", "cnn", "--epochs", "0"], 2, "`epochs` must be an integer >= 1; received epochs=0."),
+        (["evaluate", "--model", missing], 1, f"--model {missing!r}: no such file"),
+        (["tsne", "--pretrained", "cnn_mnist", "--max-samples", "99"], 2,
+         "`max_samples` must be an integer >= 100; received max_samples=99."),
+        (["reproduce", "--max-samples", "99"], 2, "`max_samples` must be an integer >= 100"),
+        (["reproduce", "--models", "se_co,se_cooperative"], 2, "`models` must be one of"),
+        (["robustness", "no_such_model"], 1, "MODEL 'no_such_model' is neither a pretrained name"),
+        (["demo", "--epochs", "0"], 2, "epochs"),
+    ]
+    code = ("import contextlib, io, json, sys; from models.cli import main\n"
+            "found = []\n"
+            "for args in json.loads(sys.argv[1]):\n"
+            "    err = io.StringIO()\n"
+            "    with contextlib.redirect_stderr(err):\n"
+            "        try:\n            main(args)\n        except SystemExit as stop:\n"
+            "            found.append([stop.code, err.getvalue().strip().splitlines()[-1]])\n"
+            "print(json.dumps([found, 'tensorflow' in sys.modules]))")
+    proc = subprocess.run([sys.executable, "-c", code, json.dumps([args for args, _, _ in cases])],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found, imported = json.loads(proc.stdout)
+    assert len(found) == len(cases) and not imported
+    for (args, exit_code, message), (code_found, line) in zip(cases, found):
+        assert code_found == exit_code and line.startswith(f"keraslosses {args[0]}: error: ") and message in line, (
+            args, code_found, line)
+
+
 def test_a_training_command_prints_no_framework_log_lines(tmp_path):
     proc = run("train", "--model", "cnn", "--epochs", "1", "--output-dir", str(tmp_path), timeout=300,
                env={"TF_CPP_MIN_LOG_LEVEL": "0"})

@@ -49,6 +49,22 @@ def test_separability_high_for_separated_clusters_and_chance_for_overlap():
     assert abs(scores["silhouette"]) < 0.1
 
 
+def test_separability_needs_every_class_in_every_fold(monkeypatch):
+    monkeypatch.setattr(evaluation, "tsne_embedding", lambda codes, seed: codes[:, :2])  # the check, not t-SNE
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(10), [50] * 9 + [8])  # class 9 is rare: 8 of 458 codes
+    codes = rng.normal(size=(len(y), 4)) + y[:, None]
+    # 100 codes keep one of class 9 (8 * 100 / 458, rounded down): a 5-fold CV cannot place it in every fold
+    with pytest.raises(ValueError, match=r"`max_samples`=100 leaves 1 codes of class 9; the 5-fold"):
+        evaluation.separability(codes, y, max_samples=100)
+    scores, _, index = evaluation.separability(codes, y, max_samples=300)
+    assert scores["samples"] == 300 and (y[index] == 9).sum() == 5  # five of class 9: enough
+    evaluation.check_max_samples(None)  # every code
+    evaluation.check_max_samples(evaluation.MIN_SEPARABILITY_SAMPLES)
+    with pytest.raises(ValueError, match=r"`max_samples` must be an integer >= 100; received max_samples=99"):
+        evaluation.check_max_samples(99)
+
+
 def test_stratified_subset_keeps_class_proportions():
     labels = np.repeat(np.arange(4), [100, 200, 300, 400])
     index = evaluation.stratified_subset(labels, 100, seed=0)

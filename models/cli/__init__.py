@@ -19,8 +19,9 @@ Subcommands:
 The top layer: it parses, turns library errors into one-line messages and
 exit codes (2 for bad values, 1 for missing or bad files), and calls the
 library below. TensorFlow is imported only by the subcommands that train or
-load a model, after its C++ logging has been silenced (unless `-v`), so
-`--help`, `--version` and `pretrained list` answer at once.
+load a model, after its C++ logging has been silenced (unless `-v`) and
+after the options have become a validated config, so `--help`, `--version`,
+`pretrained list` and every bad option answer at once.
 """
 
 from __future__ import annotations
@@ -91,15 +92,22 @@ def quiet_frameworks(verbose: bool, import_tensorflow: bool) -> None:
 
 
 def main(argv=None) -> int:
+    """Parse `argv`; turn the options into the subcommand's validated config
+    (its `config` default: options -> config object, no TensorFlow), then
+    import TensorFlow quietly where the command needs it, and `run` the
+    config. So a bad value, a missing file or an unknown model name is
+    answered before TensorFlow's five-second import."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    quiet_frameworks(args.verbose, getattr(args, "needs_tensorflow", True))
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        return args.run(args)
+        settings = args.config(args) if "config" in args else args
+        quiet_frameworks(args.verbose, getattr(args, "needs_tensorflow", True))
+        status = args.run(settings)
+        return status if isinstance(status, int) else 0
     except ValueError as err:  # bad values found after parsing: one line, exit 2
         parser.exit(2, f"keraslosses {args.command}: error: {err}\n")
     except (OSError, ArithmeticError) as err:  # missing or bad files, failed downloads, a diverged run: exit 1

@@ -123,11 +123,5 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--losses", nargs="+", default=list(defaults.losses), choices=list(LOSSES),
                         help="which losses to train with (default: all)")
-    parser.set_defaults(run=_run_from_args)
-
-
-def _run_from_args(args) -> int:
-    config = DemoConfig(output_dir=args.output_dir, epochs=args.epochs, batch_size=args.batch_size,
-                        seed=args.seed, losses=tuple(args.losses))
-    run(config)
-    return 0
+    parser.set_defaults(run=run, config=lambda a: DemoConfig(
+        output_dir=a.output_dir, epochs=a.epochs, batch_size=a.batch_size, seed=a.seed, losses=tuple(a.losses)))

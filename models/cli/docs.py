@@ -59,9 +59,6 @@ def add_arguments(parser) -> None:
                         help="report warnings without failing the build")
     parser.add_argument("--serve", action="store_true", help="serve the built site on http://localhost:PORT")
     parser.add_argument("--port", type=int, default=defaults.port)
-    parser.set_defaults(run=_run_from_args)
-
-
-def _run_from_args(args) -> int:
-    return run(DocsConfig(output_dir=args.output_dir, data_dir=args.data_dir, pictures_dir=args.pictures_dir,
-                          strict=args.strict, serve=args.serve, port=args.port))
+    parser.set_defaults(run=run, config=lambda a: DocsConfig(
+        output_dir=a.output_dir, data_dir=a.data_dir, pictures_dir=a.pictures_dir, strict=a.strict, serve=a.serve,
+        port=a.port))

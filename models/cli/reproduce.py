@@ -106,8 +106,7 @@ class ReproduceConfig:
             check_at_least(self.epochs, "epochs", 1)
         if self.batch_size is not None:
             check_at_least(self.batch_size, "batch_size", 1)
-        if self.max_samples is not None:
-            check_at_least(self.max_samples, "max_samples", 10)
+        evaluation.check_max_samples(self.max_samples)  # before hours of training, not after
         if self.models is not None:
             self.models = tuple(self.models)
             for name in self.models:
@@ -276,8 +275,8 @@ def add_arguments(parser):
     parser.add_argument("--force", action="store_true", help="retrain models whose result file is already there")
     parser.add_argument("--tables-only", action="store_true",
                         help="train nothing: rebuild the tables from the result files in --output-dir")
-    parser.set_defaults(run=lambda a: run(ReproduceConfig(
+    parser.set_defaults(run=run, config=lambda a: ReproduceConfig(
         dataset=a.dataset, quick=a.quick, models=a.models.split(",") if a.models else None, recipe=a.recipe,
         epochs=a.epochs,
         batch_size=a.batch_size, max_samples=a.max_samples, size=a.size, precision=a.precision, data_dir=a.data_dir,
-        output_dir=a.output_dir, seed=a.seed, force=a.force, tables_only=a.tables_only)) and 0)
+        output_dir=a.output_dir, seed=a.seed, force=a.force, tables_only=a.tables_only))

@@ -118,6 +118,6 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the noise (and of --max-samples' subset)")
     parser.add_argument("--max-samples", type=int, default=None,
                         help="score a stratified subset of this many test images (default: all)")
-    parser.set_defaults(run=lambda a: run(RobustnessConfig(
+    parser.set_defaults(run=run, config=lambda a: RobustnessConfig(
         models=a.models, dataset=a.dataset, data_dir=a.data_dir, output_dir=a.output_dir, seed=a.seed,
-        max_samples=a.max_samples)) and 0)
+        max_samples=a.max_samples))

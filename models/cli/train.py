@@ -64,14 +64,13 @@ def add_train_arguments(parser):
     parser.add_argument("--seed", type=int, default=d["seed"])
     parser.add_argument("--data-dir", default=None, help=f"folder of local dataset files (or ${data.ENV_DATA_DIR})")
     parser.add_argument("--output-dir", default=d["output_dir"])
-    parser.set_defaults(run=_train)
+    parser.set_defaults(config=_train_config, run=training.train)
 
 
-def _train(args):
+def _train_config(args):
     # every option is named after its TrainConfig field (`verbose` has none)
-    training.train(training.TrainConfig(**{name: getattr(args, name) for name in training.TRAIN_DEFAULTS
-                                           if hasattr(args, name)}))
-    return 0
+    return training.TrainConfig(**{name: getattr(args, name) for name in training.TRAIN_DEFAULTS
+                                   if hasattr(args, name)})
 
 
 # --------------------------------------------------------------------------
@@ -102,6 +101,10 @@ class EvaluateConfig:
                                     f"NAME; `keraslosses pretrained list` names them)")
         self.dataset = self.dataset or "digits"
         check_choice(self.dataset, "dataset", data.names())
+        if self.separability:
+            from models import evaluation
+
+            evaluation.check_max_samples(self.max_samples)
 
     @property
     def name(self):
@@ -137,6 +140,6 @@ def add_evaluate_arguments(parser, separability=False):
     parser.add_argument("--max-samples", type=int, default=2000, help="codes embedded by t-SNE (stratified subset)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output-dir", default="runs/tsne" if separability else "runs/evaluate")
-    parser.set_defaults(run=lambda a: evaluate(EvaluateConfig(
+    parser.set_defaults(run=evaluate, config=lambda a: EvaluateConfig(
         model_file=a.model, pretrained=a.pretrained, dataset=a.dataset, data_dir=a.data_dir,
-        output_dir=a.output_dir, max_samples=a.max_samples, seed=a.seed, separability=separability)) and 0)
+        output_dir=a.output_dir, max_samples=a.max_samples, seed=a.seed, separability=separability))

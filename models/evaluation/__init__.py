@@ -60,6 +60,25 @@ def reconstruction_error(images, reconstructions):
     return {"mse": float(np.mean(diff**2)), "mae": float(np.mean(np.abs(diff)))}
 
 
+#: Folds of the separability protocol's cross-validation.
+FOLDS = 5
+#: The fewest codes a separability score may be computed from: ten a class
+#: on average (of ten), so that a stratified subset keeps `FOLDS` of every
+#: class even where the classes differ in size (MNIST's test classes: 892
+#: to 1,135 images). What `keraslosses tsne` and `reproduce` check before
+#: any work; `separability` itself checks the subset it draws.
+MIN_SEPARABILITY_SAMPLES = 100
+
+
+def check_max_samples(max_samples):
+    """`max_samples` (None: every test code) must leave enough codes for
+    the separability protocol, `MIN_SEPARABILITY_SAMPLES`."""
+    from models.core.checks import check_at_least
+
+    if max_samples is not None:
+        check_at_least(max_samples, "max_samples", MIN_SEPARABILITY_SAMPLES)
+
+
 def stratified_subset(labels, max_samples, seed=0):
     """Indices of a seeded, class-stratified subset of at most max_samples."""
     labels = np.asarray(labels).reshape(-1)
@@ -80,11 +99,14 @@ def tsne_embedding(codes, seed=0, perplexity=30.0):
     return TSNE(n_components=2, init="pca", perplexity=perplexity, random_state=seed).fit_transform(codes)
 
 
-def separability(codes, labels, seed=0, max_samples=None, folds=5):
+def separability(codes, labels, seed=0, max_samples=None, folds=FOLDS):
     """The separability protocol of the module docstring.
 
     Returns:
         (scores dict, the 2-D embedding, the indices of the samples used).
+
+    Raises:
+        ValueError: a class has fewer than `folds` codes in the subset.
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import silhouette_score
@@ -97,6 +119,10 @@ def separability(codes, labels, seed=0, max_samples=None, folds=5):
     index = stratified_subset(labels, max_samples, seed)
     codes = np.asarray(codes, np.float64).reshape(len(labels), -1)[index]
     labels = labels[index]
+    present, counts = np.unique(labels, return_counts=True)
+    if counts.min() < folds:  # a fold without the class: the CV fails, or warns and scores nonsense
+        raise ValueError(f"`max_samples`={max_samples} leaves {counts.min()} codes of class {present[counts.argmin()]}; "
+                         f"the {folds}-fold cross-validation needs {folds} of every class.")
     embedding = tsne_embedding(codes, seed)
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     knn = cross_val_score(KNeighborsClassifier(n_neighbors=5), embedding, labels, cv=cv)
