@@ -83,16 +83,15 @@ def test_every_model_learns_a_separable_problem_and_resumes(name, tmp_path):
     x, y = toy_data()
     model = models.create(name, input_shape=SHAPE, num_classes=CLASSES)
     model.compile(optimizers={p: keras.optimizers.Adam(3e-3) for p in model.optimizer_slots})
-    first = model.fit(*_fit_args(model, x[:16], y[:16]), batch_size=8, epochs=1, verbose=0).history
     history = model.fit(*_fit_args(model, x, y), batch_size=32, epochs=10, verbose=0).history
     assert all(np.isfinite(v).all() for v in history.values())
     # On a separable problem the supervised and reconstruction terms fall
-    # (adversarial terms need not).
+    # from the first epoch's mean to the last's (adversarial terms need not).
     for term in ("label_loss", "reconstruction_loss", "generator_loss"):
         if term in history:
             assert history[term][-1] < history[term][0], (term, history[term])
     if "adversarial_loss" not in history:
-        assert history["loss"][-1] < first["loss"][0], history["loss"]
+        assert history["loss"][-1] < history["loss"][0], history["loss"]
     model.save(tmp_path / "m.keras")
     resumed = keras.saving.load_model(tmp_path / "m.keras").fit(*_fit_args(model, x, y), batch_size=32, epochs=1,
                                                                 verbose=0).history
