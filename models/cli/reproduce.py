@@ -264,7 +264,8 @@ def add_arguments(parser):
                         help="epochs per model (default: the recipe's; 30 on digits, 5 else for the default recipe)")
     parser.add_argument("--batch-size", type=int, default=None, help="default: the recipe's (64 default, 128 paper)")
     parser.add_argument("--max-samples", type=int, default=None,
-                        help="score separability on a stratified subset of this many test codes (default: all)")
+                        help="score separability on a stratified subset of this many test codes (at least 100; "
+                             "default: all)")
     parser.add_argument("--size", default=None, choices=SIZES, help="default: the recipe's (small default, paper paper)")
     parser.add_argument("--precision", default=None, choices=PRECISIONS,
                         help="auto (default; float32 on digits): mixed_bfloat16 where the CPU has bfloat16 hardware, "

@@ -13,7 +13,7 @@ import json
 import logging
 from pathlib import Path
 
-from models import data, pretrained, training
+from models import data, evaluation, pretrained, training
 from models.core.checks import check_choice
 from models.families import registry
 
@@ -102,8 +102,6 @@ class EvaluateConfig:
         self.dataset = self.dataset or "digits"
         check_choice(self.dataset, "dataset", data.names())
         if self.separability:
-            from models import evaluation
-
             evaluation.check_max_samples(self.max_samples)
 
     @property
@@ -113,8 +111,6 @@ class EvaluateConfig:
 
 def evaluate(config: EvaluateConfig):
     """Score a saved or pretrained model on the test split; write the JSON."""
-    from models import evaluation
-
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     if config.pretrained is not None:
@@ -137,7 +133,7 @@ def add_evaluate_arguments(parser, separability=False):
     parser.add_argument("--dataset", default=None, choices=data.names(),
                         help="default: the pretrained model's dataset, else digits")
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--max-samples", type=int, default=2000, help="codes embedded by t-SNE (stratified subset)")
+    parser.add_argument("--max-samples", type=int, default=2000, help="codes embedded by t-SNE (a stratified subset; at least 100)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output-dir", default="runs/tsne" if separability else "runs/evaluate")
     parser.set_defaults(run=evaluate, config=lambda a: EvaluateConfig(
