@@ -132,7 +132,7 @@ def publish(run_dir, name: str, dataset: str, *, data_dir=None, saved_models="sa
     payload["models"] = dict(sorted(payload["models"].items()))
     manifest_file.write_text(json.dumps(payload, indent=2) + "\n")
     write_readme_table(folder / "README.md", payload["models"])
-    draw_card_pictures(name, entry, replaced, folder / "cards", data_dir, pretrained.load_model(path))
+    draw_card_pictures(name, entry, replaced, folder / "cards", data_dir, pretrained.under_precision(stored, "auto"))
     log.info("published %s: %s", name, json.dumps(metrics))
     return entry
 
@@ -143,12 +143,10 @@ def float32_figures(stored, dataset: str, data_dir=None) -> dict:
     error computed in float32, as `load_pretrained` does on a CPU without
     bfloat16 hardware, where a few test images change class (up to 6 of
     10,000 for the zoo). The float32 copy has the same weights
-    (`with_policy`, as `load_model` makes it)."""
-    from models.core.precision import with_policy
-
+    (`pretrained.under_precision`, as `load_model` makes it)."""
     if stored.dtype_policy.name != "mixed_bfloat16":
         return {}
-    return {"metrics_float32": measure(with_policy(stored, "float32"), dataset, data_dir)}
+    return {"metrics_float32": measure(pretrained.under_precision(stored, "float32"), dataset, data_dir)}
 
 
 def draw_card_pictures(name, entry, replaced, pictures_dir, data_dir, model) -> None:

@@ -216,15 +216,31 @@ def load_model(path, precision="auto"):
     (``models.training.inference_precision``). The weights are the same."""
     import keras
 
-    from models import training
-    from models.core.checks import check_choice
-    from models.core.precision import POLICIES, with_policy
     from models.families import registry
 
-    check_choice(precision, "precision", ("auto", "stored", *POLICIES))
+    _check_precision(precision)
     registry.families()  # registers every model class
     try:
         model = keras.saving.load_model(path, safe_mode=True)
     except (TypeError, ValueError) as err:
         raise PretrainedFileError(f"{path}: refused to load: {err}") from err
+    return under_precision(model, precision)
+
+
+def _check_precision(precision):
+    from models.core.checks import check_choice
+    from models.core.precision import POLICIES
+
+    check_choice(precision, "precision", ("auto", "stored", *POLICIES))
+
+
+def under_precision(model, precision="auto"):
+    """`model` computing under `precision` ("auto", "stored" or a policy
+    name, as in `load_model`): itself where that is its policy, else a copy
+    with the same weights (`with_policy`). What `load_model` returns, without
+    reading the file again."""
+    from models import training
+    from models.core.precision import with_policy
+
+    _check_precision(precision)
     return with_policy(model, training.inference_precision(precision, model.dtype_policy.name))
