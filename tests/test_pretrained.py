@@ -456,9 +456,16 @@ def test_a_bfloat16_zoo_model_predicts_in_float32_on_request_with_the_same_weigh
     x = np.random.default_rng(0).uniform(0.0, 1.0, (32, *stored.config["input_shape"])).astype("float32")
     # bfloat16 keeps 8 significant bits: the two agree to its rounding, not bit for bit.
     np.testing.assert_allclose(float32.predict(x, verbose=0), stored.predict(x, verbose=0), atol=0.05)
+    # the same step on a model already loaded, without reading the file again
+    assert pretrained.under_precision(stored, "stored") is stored
+    again = pretrained.under_precision(stored, "float32")
+    assert again is not stored and again.dtype_policy.name == "float32"
+    np.testing.assert_array_equal(again.predict(x, verbose=0), float32.predict(x, verbose=0))
 
 
 def test_an_unknown_precision_is_refused_by_name():
     with pytest.raises(ValueError, match=r"`precision` must be one of \['auto', 'stored', 'float32'.*"
                                          r"received precision='bf16'"):
         pretrained.load_pretrained(SMALLEST, precision="bf16")
+    with pytest.raises(ValueError, match=r"received precision='fp16'"):
+        pretrained.under_precision(None, "fp16")  # checked before the model is read
