@@ -55,7 +55,7 @@ def test_separability_needs_every_class_in_every_fold(monkeypatch):
     y = np.repeat(np.arange(10), [50] * 9 + [8])  # class 9 is rare: 8 of 458 codes
     codes = rng.normal(size=(len(y), 4)) + y[:, None]
     # 100 codes keep one of class 9 (8 * 100 / 458, rounded down): a 5-fold CV cannot place it in every fold
-    with pytest.raises(ValueError, match=r"`max_samples`=100 leaves 1 codes of class 9; the 5-fold"):
+    with pytest.raises(ValueError, match=r"`max_samples`=100 keeps only 1 of class 9's codes; the 5-fold"):
         evaluation.separability(codes, y, max_samples=100)
     scores, _, index = evaluation.separability(codes, y, max_samples=300)
     assert scores["samples"] == 300 and (y[index] == 9).sum() == 5  # five of class 9: enough
