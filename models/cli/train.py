@@ -133,7 +133,8 @@ def add_evaluate_arguments(parser, separability=False):
     parser.add_argument("--dataset", default=None, choices=data.names(),
                         help="default: the pretrained model's dataset, else digits")
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--max-samples", type=int, default=2000, help="codes embedded by t-SNE (a stratified subset; at least 100)")
+    parser.add_argument("--max-samples", type=int, default=2000,
+                        help="codes embedded by t-SNE (a stratified subset; at least 100)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output-dir", default="runs/tsne" if separability else "runs/evaluate")
     parser.set_defaults(run=evaluate, config=lambda a: EvaluateConfig(

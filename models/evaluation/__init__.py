@@ -121,7 +121,8 @@ def separability(codes, labels, seed=0, max_samples=None, folds=FOLDS):
     labels = labels[index]
     present, counts = np.unique(labels, return_counts=True)
     if counts.min() < folds:  # a fold without the class: the CV fails, or warns and scores nonsense
-        raise ValueError(f"`max_samples`={max_samples} keeps only {counts.min()} of class {present[counts.argmin()]}'s codes; "
+        rare = present[counts.argmin()]
+        raise ValueError(f"`max_samples`={max_samples} keeps only {counts.min()} of class {rare}'s codes; "
                          f"the {folds}-fold cross-validation needs {folds} of every class.")
     embedding = tsne_embedding(codes, seed)
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
