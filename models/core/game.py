@@ -19,7 +19,9 @@ The contract of a subclass:
   `custom[name]` where the caller passed a player; it runs under the model's
   own dtype policy, so the networks are built in the precision the model was
   given (`dtype=`), whatever the global policy;
-* `phases()` returns the `Phase` list; `encode(x)` returns the latent code;
+* `phases()` returns the `Phase` list; `encode(x)` returns the latent code
+  (`ClassifierCode` supplies `call`/`encode` for models whose code is their
+  classifier's output);
 * capabilities are declared: `classifies` (`call` returns class
   probabilities), `reconstructs` (`reconstruct(x)`), `generates`
   (`generate(labels)`).
@@ -387,3 +389,22 @@ class GameModel(compat.PrebuiltModel, keras.Model):
         smoothing = self.config.get("label_smoothing", 0.0)
         loss = global_mean(kl.categorical_crossentropy(onehot, probs, label_smoothing=smoothing), labelled)
         return onehot, labelled, loss, masked_accuracy(probs, onehot, labelled)
+
+
+class ClassifierCode:
+    """Mixed into the models whose code is their classifier's output (the
+    Auto-classifiers and the independent CNN): `call` and `encode` are C(x),
+    the class-probability vector, so `classify_codes` is the identity and
+    both kinds of model are scored on the same code."""
+
+    def call(self, x, training=False):
+        """The class probabilities C(x) of images `x`, shape (B, K)."""
+        return self.classifier(x, training=training)
+
+    def encode(self, x, batch_size=256):
+        """C(x), the model's code (NumPy, shape (N, K))."""
+        return self.classifier.predict(x, batch_size=batch_size, verbose=0)
+
+    def classify_codes(self, z, batch_size=256):
+        """The code is C's class-probability vector: `z` itself."""
+        return z

@@ -68,14 +68,14 @@ from keras import ops
 import keraslosses as kl
 from models.core import conditional, networks
 from models.core.checks import check_between, check_choice
-from models.core.game import GameModel, Phase, global_mean, register
+from models.core.game import ClassifierCode, GameModel, Phase, global_mean, register
 from models.core.labels import ERRORS, one_hot_labels, per_sample_error
 
 _NC_LOSSES = ("adversarial_loss", "classifier_loss")
 
 
 @register
-class AutoClassifier(conditional.LabelJudge, GameModel):
+class AutoClassifier(conditional.LabelJudge, ClassifierCode, GameModel):
     """Auto-classifier: classifier C and generator G, cooperative or not.
 
     Args:
@@ -163,19 +163,7 @@ class AutoClassifier(conditional.LabelJudge, GameModel):
         """True for AC(nc) v2 only: AC(nc) v1's H judges images, not labels."""
         return self.config["game"] == "nc" and self.config["version"] == 2
 
-    # -- the model as a function ----------------------------------------------------
-    def call(self, x, training=False):
-        """Class probabilities C(x)."""
-        return self.classifier(x, training=training)
-
-    def encode(self, x, batch_size=256):
-        """C(x), the code of the Auto-classifier (NumPy)."""
-        return self.classifier.predict(x, batch_size=batch_size, verbose=0)
-
-    def classify_codes(self, z, batch_size=256):
-        """The code is C's class-probability vector: `z` itself."""
-        return z
-
+    # -- the model as a function (`call`, `encode`: C(x), from ClassifierCode) -------
     def decode(self, z, batch_size=256):
         """G's images of codes `z` (class-probability vectors; NumPy)."""
         return self.generator.predict(z, batch_size=batch_size, verbose=0)

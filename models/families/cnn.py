@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from models.core import networks
 from models.core.checks import check_between
-from models.core.game import GameModel, Phase, register
+from models.core.game import ClassifierCode, GameModel, Phase, register
 
 
 @register
-class IndependentCNN(GameModel):
+class IndependentCNN(ClassifierCode, GameModel):
     """A classifier trained with (categorical) cross-entropy.
 
     Args:
@@ -39,17 +39,6 @@ class IndependentCNN(GameModel):
         c = self.config
         return {"classifier": custom["classifier"] or networks.classifier(tuple(c["input_shape"]),
                                                                            c["num_classes"], c["size"])}
-
-    def call(self, x, training=False):
-        """The class probabilities of images `x`, shape (B, K)."""
-        return self.classifier(x, training=training)
-
-    def encode(self, x, batch_size=256):
-        return self.classifier.predict(x, batch_size=batch_size, verbose=0)
-
-    def classify_codes(self, z, batch_size=256):
-        """The code is the class-probability vector: `z` itself."""
-        return z
 
     def phases(self):
         return [Phase(("classifier",), self._classify, metrics=("accuracy",))]
