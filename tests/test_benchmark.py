@@ -144,6 +144,28 @@ def test_the_reconstruction_ablation_changes_only_the_term_the_epochs_and_the_ra
     assert faster.output_dir == "r/mnist/se_co/mse_beta10_e12_lr0.002/seed0"
 
 
+def test_the_recipe_ablation_leaves_out_one_choice_and_runs_the_wide_networks_only_when_asked():
+    import argparse
+
+    from benchmarks.suite import recipe
+    from models.training import recipes
+
+    paper = recipes.settings("paper", "cnn", "fashion_mnist")
+    wide = recipe.config("wide_no_augment", "fashion_mnist", 1, subset=15_000, epochs=8, data_dir=None, runs_dir="r")
+    assert (wide.size, wide.augment, wide.epochs, wide.validation) == ("wide", False, 8, 1 / 3)
+    assert (wide.learning_rate, wide.schedule, wide.label_smoothing) == (
+        paper["learning_rate"], paper["schedule"], paper["label_smoothing"])
+    assert wide.output_dir == "r/fashion_mnist/wide_no_augment/seed1"
+    assert recipe.config("recipe", "fashion_mnist", 0, subset=15_000, epochs=8, data_dir=None,
+                         runs_dir="r").size == paper["size"] == "paper"
+    parser = argparse.ArgumentParser()
+    recipe.add_arguments(parser)
+    default = parser.parse_args(["--data-dir", "d"]).variants.split(",")
+    assert "no_augment" in default and not any(v.startswith("wide") for v in default)
+    with pytest.raises(ValueError, match="received variants='wider'"):  # refused before any training
+        recipe.run(parser.parse_args(["--data-dir", "d", "--variants", "no_augment,wider"]))
+
+
 def test_the_inference_benchmark_times_both_policies_of_a_zoo_model(tmp_path):
     from benchmarks.suite import inference
 

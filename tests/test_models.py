@@ -149,7 +149,7 @@ def test_registry_errors_and_contents():
 
 
 @pytest.mark.parametrize("image_shape", [(28, 28, 1), (32, 32, 3), (8, 8, 1), (30, 20, 2)])
-@pytest.mark.parametrize("size", ["small", "large", "paper"])
+@pytest.mark.parametrize("size", ["small", "large", "paper", "wide"])
 def test_networks_handle_any_image_shape(image_shape, size):
     from models.core import networks
 
@@ -678,6 +678,27 @@ def test_the_paper_size_normalises_every_player_but_the_discriminators():
     normalised = networks.image_label_discriminator((28, 28, 1), 10, "paper", batch_norm=True)
     assert batch_norms(normalised) == 6
     assert not any(isinstance(layer, keras.layers.LeakyReLU) for layer in _all_layers(normalised))
+
+
+def test_the_wide_size_is_the_paper_size_at_twice_the_width():
+    from models.core import networks
+
+    def widths(net):
+        return [layer.filters for layer in _all_layers(net) if isinstance(layer, keras.layers.Conv2D)] + [
+            layer.units for layer in _all_layers(net) if isinstance(layer, keras.layers.Dense)]
+
+    paper, wide = (networks.classifier((28, 28, 1), 10, size) for size in ("paper", "wide"))
+    assert widths(paper) == [32, 32, 64, 64, 128, 128, 256, 10]
+    assert widths(wide) == [64, 64, 128, 128, 256, 256, 512, 10]
+    # the same layers otherwise: BatchNorm after every convolution, dropout after the pooling
+    assert [type(layer).__name__ for layer in _all_layers(wide)] == [
+        type(layer).__name__ for layer in _all_layers(paper)]
+    # a 3x3 convolution's weights grow 4-fold with both widths doubled: about 4 times the parameters
+    assert 3.9 < wide.count_params() / paper.count_params() < 4.0
+    # every family takes it, and its image-label D keeps the GAN rule (no BatchNorm unless asked)
+    se = models.create("se_nc", input_shape=SHAPE, num_classes=CLASSES, size="wide")
+    assert widths(se.encoder)[:2] == [64, 64]
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in _all_layers(se.discriminator))
 
 
 @pytest.mark.parametrize("name", ["se_nc", "ac_nc_v2_mse"])

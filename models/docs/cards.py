@@ -88,7 +88,7 @@ def weaknesses(entry):
         if reference is not None and (value < reference if higher else value > reference):
             found.append(f"{label} {value:.4f} against the paper's {reference:.4f} ({value - reference:+.4f}).")
     size = entry["arguments"].get("size", "small")
-    if size != "paper":
+    if size not in ("paper", "wide"):
         found.append(f"trained at network size `{size}` for {entry['training'].get('epochs_run', '?')} epochs; "
                      "the paper-grade size and recipe (`--size paper`) are what reach the paper's figures.")
     if entry.get("note"):

@@ -107,7 +107,7 @@ class AutoClassifier(conditional.LabelJudge, ClassifierCode, GameModel):
             G's images, where BatchNorm would tell real from fake batches).
         labelled_fraction: fraction of training labels used (label -1 marks
             the others; they train the reconstruction only).
-        size: "small", "large" or "paper" networks.
+        size: "small", "large", "paper" or "wide" networks.
         classifier, generator, discriminator: optional custom players.
         **kwargs: `keras.Model` arguments (`name`, `dtype`).
     """

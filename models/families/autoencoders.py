@@ -46,7 +46,7 @@ class Autoencoder(GameModel):
         reconstruction: "mse" or "mae".
         noise: "none" (AE), "gaussian" or "masking" (DAE).
         noise_level: std of the Gaussian noise or the masking probability.
-        size: "small", "large" or "paper" networks.
+        size: "small", "large", "paper" or "wide" networks.
         num_classes: unused by the model (kept so every registry model is
             built the same way).
         seed: seed of the corruption noise.

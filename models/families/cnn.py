@@ -20,7 +20,7 @@ class IndependentCNN(ClassifierCode, GameModel):
     Args:
         input_shape: image shape (H, W, C).
         num_classes: number of classes.
-        size: "small", "large" or "paper" (the same networks as the Auto-classifier).
+        size: "small", "large", "paper" or "wide" (the same networks as the Auto-classifier).
         labelled_fraction: fraction of training labels used (-1 = unlabelled).
         label_smoothing: label smoothing of the cross-entropy (0: none).
         classifier: optional custom player.

@@ -83,7 +83,7 @@ class SuperEncoder(conditional.LabelJudge, GameModel):
             classifier's (nc, "paper" size; see
             `models.core.networks.image_label_discriminator`).
         labelled_fraction: the fraction of training labels used (SE*).
-        size: "small", "large" or "paper" networks (see `models.core.networks`).
+        size: "small", "large", "paper" or "wide" networks (see `models.core.networks`).
         encoder, separator, decoder, discriminator: optional custom players.
         **kwargs: `keras.Model` arguments (`name`, `dtype`: the dtype policy
             the networks are built under).

@@ -29,7 +29,7 @@ PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 #: CPU features (/proc/cpuinfo flags) that make bfloat16 arithmetic fast.
 BFLOAT16_FEATURES = ("avx512_bf16", "amx_bf16")
 STRATEGIES = ("default", "mirrored", "multiworker")
-SIZES = ("small", "large", "paper")
+SIZES = ("small", "large", "paper", "wide")
 SCHEDULES = ("constant", "cosine")
 #: The Super-encoders' label and reconstruction terms (`SuperEncoder`'s
 #: `label_loss` and `reconstruction`): the names
