@@ -21,6 +21,7 @@ from models.cli.pretrained import (
     README_BEGIN,
     README_END,
     markdown_table,
+    float32_figures,
     measure,
     publish,
     store_float16,
@@ -461,6 +462,24 @@ def test_a_bfloat16_zoo_model_predicts_in_float32_on_request_with_the_same_weigh
     again = pretrained.under_precision(stored, "float32")
     assert again is not stored and again.dtype_policy.name == "float32"
     np.testing.assert_array_equal(again.predict(x, verbose=0), float32.predict(x, verbose=0))
+
+
+def test_the_float32_figures_reuse_a_float32_copy_and_make_one_otherwise(monkeypatch):
+    import models
+
+    stored = models.create("cnn", input_shape=(8, 8, 1), num_classes=10, dtype_policy="mixed_bfloat16")
+    made = float32_figures(stored, "digits")  # no copy at hand: it makes its own
+    shown_bf16 = pretrained.under_precision(stored, "stored")
+    assert float32_figures(stored, "digits", copy=shown_bf16) == made  # a bfloat16 copy is no float32 copy
+    copy = pretrained.under_precision(stored, "float32")
+    assert made == {"metrics_float32": measure(copy, "digits")} and set(made["metrics_float32"]) == {"accuracy"}
+
+    def no_second_copy(*args):
+        raise AssertionError("a second float32 copy was made")
+
+    monkeypatch.setattr(pretrained, "under_precision", no_second_copy)
+    assert float32_figures(stored, "digits", copy=copy) == made
+    assert float32_figures(copy, "digits") == {}  # a float32 model's figures are its own
 
 
 def test_an_unknown_precision_is_refused_by_name():

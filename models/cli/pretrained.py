@@ -111,13 +111,14 @@ def publish(run_dir, name: str, dataset: str, *, data_dir=None, saved_models="sa
     # The manifest holds the figures of the model as trained (its own policy).
     stored = pretrained.load_model(path, precision="stored")
     metrics = measure(stored, dataset, data_dir, separability=True, max_samples=max_samples)
+    shown = pretrained.under_precision(stored, "auto")  # what `load_pretrained` gives on this CPU
     cfg = trained["config"]
     command = training.train_command(cfg)
     validation = {k: round(float(v), 6) for k, v in training.validation_figures(trained.get("final", {})).items()}
     entry = {"model": cfg["model"], "class": type(model).__name__, "arguments": dict(model.config),
              "dataset": dataset, "file": path.name, "bytes": path.stat().st_size, "sha256": pretrained.sha256(path),
              "parameters": int(model.count_params()), "metrics": metrics,
-             **float32_figures(stored, dataset, data_dir),
+             **float32_figures(stored, dataset, data_dir, copy=shown),
              "training": {"command": command, "epochs_run": trained["epochs_run"],
                           "train_seconds": trained["train_seconds"], "precision": trained.get("precision")},
              "keraslosses_version": keraslosses.__version__}
@@ -132,21 +133,24 @@ def publish(run_dir, name: str, dataset: str, *, data_dir=None, saved_models="sa
     payload["models"] = dict(sorted(payload["models"].items()))
     manifest_file.write_text(json.dumps(payload, indent=2) + "\n")
     write_readme_table(folder / "README.md", payload["models"])
-    draw_card_pictures(name, entry, replaced, folder / "cards", data_dir, pretrained.under_precision(stored, "auto"))
+    draw_card_pictures(name, entry, replaced, folder / "cards", data_dir, shown)
     log.info("published %s: %s", name, json.dumps(metrics))
     return entry
 
 
-def float32_figures(stored, dataset: str, data_dir=None) -> dict:
+def float32_figures(stored, dataset: str, data_dir=None, *, copy=None) -> dict:
     """`{"metrics_float32": ...}` for a `mixed_bfloat16` model (`stored`, as
     loaded under its own policy), else `{}`: its accuracy and reconstruction
     error computed in float32, as `load_pretrained` does on a CPU without
     bfloat16 hardware, where a few test images change class (up to 6 of
     10,000 for the zoo). The float32 copy has the same weights
-    (`pretrained.under_precision`, as `load_model` makes it)."""
+    (`pretrained.under_precision`, as `load_model` makes it); `copy`, a copy
+    of `stored` under some policy, is used where that policy is float32."""
     if stored.dtype_policy.name != "mixed_bfloat16":
         return {}
-    return {"metrics_float32": measure(pretrained.under_precision(stored, "float32"), dataset, data_dir)}
+    if copy is None or copy.dtype_policy.name != "float32":
+        copy = pretrained.under_precision(stored, "float32")
+    return {"metrics_float32": measure(copy, dataset, data_dir)}
 
 
 def draw_card_pictures(name, entry, replaced, pictures_dir, data_dir, model) -> None:
