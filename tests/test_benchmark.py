@@ -166,6 +166,20 @@ def test_the_recipe_ablation_leaves_out_one_choice_and_runs_the_wide_networks_on
         recipe.run(parser.parse_args(["--data-dir", "d", "--variants", "no_augment,wider"]))
 
 
+def test_every_ablation_refuses_a_misspelt_variant_by_name_before_training():
+    import argparse
+
+    from benchmarks.suite import encoder, games
+
+    parser = argparse.ArgumentParser()
+    encoder.add_arguments(parser)
+    with pytest.raises(ValueError, match=r"`variants` must be one of \['gap', .*received variants='gapp'"):
+        encoder.run(parser.parse_args(["--data-dir", "d", "--variants", "gap,gapp"]))
+    with pytest.raises(ValueError, match="received variants='se_nc:none'"):
+        games.GamesBenchConfig(variants=(next(iter(games.VARIANTS)), "se_nc:none"))
+    assert games.GamesBenchConfig(quick=True).variants == tuple(games.VARIANTS)
+
+
 def test_the_inference_benchmark_times_both_policies_of_a_zoo_model(tmp_path):
     from benchmarks.suite import inference
 

@@ -72,8 +72,10 @@ def run_variant(variant, data_dir):
 
 
 def run(args):
+    variants = args.variants.split(",")
+    harness.check_variants(variants, VARIANTS)
     rows = []
-    for variant in args.variants.split(","):
+    for variant in variants:
         rows.append(run_variant(variant, args.data_dir))
         log.info("%s", rows[-1])
     table = "\n".join(["| encoder | validation reconstruction MSE | separator accuracy | parameters | train s |",

@@ -69,9 +69,7 @@ class GamesBenchConfig:
         if self.quick:
             self.seeds, self.datasets = (0,), ("digits",)
         self.variants = tuple(self.variants or VARIANTS)
-        unknown = [v for v in self.variants if v not in VARIANTS]
-        if unknown:
-            raise ValueError(f"unknown variants {unknown}; choose from {list(VARIANTS)}.")
+        harness.check_variants(self.variants, VARIANTS)
 
 
 SETTINGS = {"digits": {"epochs": 30, "batch_size": 64}, "mnist": {"epochs": 8, "batch_size": 128}}

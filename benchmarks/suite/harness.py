@@ -63,6 +63,16 @@ def machine():
             "float16_features": cpu_features(), "tensorflow": tf.__version__, "keras": keras.__version__}
 
 
+def check_variants(names, known):
+    """Each of `names` (a benchmark's `--variants`) must be one of `known`:
+    a misspelt variant is refused by name before any training, not after
+    the variants before it have trained."""
+    from models.core.checks import check_choice
+
+    for name in names:
+        check_choice(name, "variants", tuple(known))
+
+
 def write(result, path, table):
     """Write `result` as JSON to `path` and print `table`."""
     path = Path(path)

@@ -49,8 +49,8 @@ VARIANTS = {
     "wide_no_augment": {"augment": False, "size": "wide"},
     "wide": {"size": "wide"},
 }
-#: the variants of a run without `--variants`: the recipe's choices left out one at a time
-DEFAULT_VARIANTS = ("recipe", "no_augment", "no_label_smoothing", "no_weight_decay", "constant_rate", "rate_1e-3")
+#: the variants of a run without `--variants`: the recipe's choices left out one at a time, at the recipe's size
+DEFAULT_VARIANTS = tuple(name for name, changes in VARIANTS.items() if "size" not in changes)
 
 
 def config(variant, dataset, seed, *, subset, epochs, data_dir, runs_dir):
@@ -79,11 +79,8 @@ def trained(cfg):
 
 
 def run(args):
-    from models.core.checks import check_choice
-
     variants = args.variants.split(",")
-    for variant in variants:  # before any training
-        check_choice(variant, "variants", tuple(VARIANTS))
+    harness.check_variants(variants, VARIANTS)
     rows = []
     for seed in map(int, args.seeds.split(",")):
         for variant in variants:

@@ -9,8 +9,9 @@ Each builder returns a functional `keras.Model` (a "player"). The sizes:
 * "paper": the paper-grade size: three stages of two 3x3 convolutions (32,
   64, 128 filters) with BatchNorm, max-pooling between stages, global
   average pooling and dropout 0.3, then the 256-unit hidden layer (322k
-  trainable parameters as a classifier at 28x28); encoders read their code from the spatial map instead (see
-  `encoder`); the decoder mirrors it with BatchNorm. Discriminators get the same
+  trainable parameters as a classifier at 28x28); encoders read their code
+  from the spatial map instead (see `encoder`); the decoder mirrors it with
+  BatchNorm. Discriminators get the same
   convolutions *without* BatchNorm (LeakyReLU, dropout): inside a GAN's
   discriminator, BatchNorm couples the real and fake samples of a batch and
   lets D judge batch statistics instead of samples. The image-label D of
@@ -19,8 +20,8 @@ Each builder returns a functional `keras.Model` (a "player"). The sizes:
 * "wide": the "paper" networks at twice the width (64, 128, 256 filters, a
   512-unit hidden layer: 1.28M trainable parameters as a classifier at
   28x28, 4 times the "paper" size's, and 2.9 times its training time on a
-  2-core CPU in float32). On a Fashion-MNIST subset it
-  raised the CNN's validation accuracy by 0.006-0.008 in both seeds tried
+  2-core CPU in float32). On a Fashion-MNIST subset it raised the CNN's
+  validation accuracy by 0.006-0.008 in both seeds tried
   (`benchmarks/results/recipe_width.json`); work for a GPU or a bfloat16 CPU.
 
 Images of any height/width work (28x28x1, 32x32x3, scikit-learn's 8x8x1):
