@@ -67,6 +67,19 @@ def test_a_missing_docstring_is_reported():
         keraslosses.Huber.__doc__ = original
 
 
+def test_every_base_a_page_names_is_documented():
+    """The strict build links each class's "Bases:" line; a base that no page
+    documents (a new mixin) fails it. Checked here, in the fast tier."""
+    assert api.undocumented_bases(api.pages()) == []
+
+
+def test_an_undocumented_base_is_reported(monkeypatch):
+    monkeypatch.setattr(api, "INTERNAL_CLASSES", ())
+    assert api.undocumented_bases(api.pages()) == [
+        "models.AutoClassifier -> models.core.game.ClassifierCode",
+        "models.IndependentCNN -> models.core.game.ClassifierCode"]
+
+
 # -- the gallery ---------------------------------------------------------------------------
 def _adaptive_nll(x, alpha, scale):
     """rho + log c + log Z(alpha), Z by quadrature of exp(-rho) (float64)."""
