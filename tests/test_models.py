@@ -701,6 +701,18 @@ def test_the_wide_size_is_the_paper_size_at_twice_the_width():
     assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in _all_layers(se.discriminator))
 
 
+def test_the_paper_grade_sizes_are_the_normalized_ones():
+    """The model cards flag a model trained at a size outside
+    `PAPER_GRADE_SIZES`; that list is the networks' sizes with BatchNorm and
+    dropout, and the command line accepts every network size."""
+    from models import training
+    from models.core import networks
+
+    assert training.SIZES == tuple(networks.SIZES)
+    assert training.PAPER_GRADE_SIZES == tuple(
+        name for name, spec in networks.SIZES.items() if spec.get("normalize") and spec.get("dropout"))
+
+
 @pytest.mark.parametrize("name", ["se_nc", "ac_nc_v2_mse"])
 def test_discriminator_batch_norm_builds_trains_and_round_trips(name, tmp_path):
     """BatchNorm in the image-label D (SE(nc), AC(nc) v2): D reads only the

@@ -29,6 +29,7 @@ import numpy as np
 from models.evaluation import paper
 from models.families.registry import MODELS, model_class
 from models.pretrained import checkout_dir, manifest
+from models.training import PAPER_GRADE_SIZES
 
 log = logging.getLogger("keraslosses")
 
@@ -88,7 +89,7 @@ def weaknesses(entry):
         if reference is not None and (value < reference if higher else value > reference):
             found.append(f"{label} {value:.4f} against the paper's {reference:.4f} ({value - reference:+.4f}).")
     size = entry["arguments"].get("size", "small")
-    if size not in ("paper", "wide"):
+    if size not in PAPER_GRADE_SIZES:
         found.append(f"trained at network size `{size}` for {entry['training'].get('epochs_run', '?')} epochs; "
                      "the paper-grade size and recipe (`--size paper`) are what reach the paper's figures.")
     if entry.get("note"):

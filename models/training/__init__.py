@@ -30,6 +30,9 @@ PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 BFLOAT16_FEATURES = ("avx512_bf16", "amx_bf16")
 STRATEGIES = ("default", "mirrored", "multiworker")
 SIZES = ("small", "large", "paper", "wide")
+#: The sizes with normalization and dropout (`models.core.networks`), made
+#: for the paper's recipe; a model card flags a model trained at any other.
+PAPER_GRADE_SIZES = ("paper", "wide")
 SCHEDULES = ("constant", "cosine")
 #: The Super-encoders' label and reconstruction terms (`SuperEncoder`'s
 #: `label_loss` and `reconstruction`): the names
