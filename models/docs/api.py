@@ -13,6 +13,8 @@ import importlib
 import inspect
 from dataclasses import dataclass, field
 
+from models.docs.conf import OUR_PACKAGES
+
 #: model-zoo modules -> the page that documents them (the rest of each
 #: module's public names are internal to the zoo).
 MODEL_PAGES = {
@@ -142,11 +144,12 @@ def _canonical(value):
     return f"{value.__module__}.{value.__qualname__}"
 
 
-def _documented():
+def _documented(page_list):
     """The canonical dotted names (``module.Name``) the site documents: the
-    pages' names, the public classes of `INTERNALS`, and `INTERNAL_CLASSES`."""
+    names on `page_list`, the public classes of `INTERNALS`, and
+    `INTERNAL_CLASSES`."""
     found = set(INTERNAL_CLASSES)
-    for page in pages():
+    for page in page_list:
         package = importlib.import_module(page.package)
         found |= {_canonical(getattr(package, name)) for name in page.names}
     for module_name in INTERNALS:
@@ -161,7 +164,7 @@ def undocumented_bases(page_list):
     """The bases from our packages that a documented class names on its
     "Bases:" line but that no page documents (``"Class -> Base"`` strings):
     under the strict build each one is a broken reference."""
-    documented = _documented()
+    documented = _documented(page_list)
     missing = []
     for page in page_list:
         package = importlib.import_module(page.package)
@@ -170,7 +173,7 @@ def undocumented_bases(page_list):
             if not inspect.isclass(value):
                 continue
             for base in value.__bases__:
-                if base.__module__.split(".")[0] in ("keraslosses", "models") and _canonical(base) not in documented:
+                if base.__module__.split(".")[0] in OUR_PACKAGES and _canonical(base) not in documented:
                     missing.append(f"{page.package}.{name} -> {_canonical(base)}")
     return missing
 
