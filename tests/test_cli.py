@@ -344,7 +344,14 @@ def test_reproduce_retrains_a_result_whose_recipe_changed_and_tables_only_trains
     assert reproduce.stale_fields(rows["se_nc"], config, tmp_path) == {"discriminator_batch_norm": (False, True)}
     assert reproduce.stale_fields(rows["se_co"], config, tmp_path) == {}
     assert reproduce.stale_fields(rows["se_co"], dataclasses.replace(config, epochs=3), tmp_path) == {
-        "settings.epochs": (None, 3), "epochs": (current["se_co"]["epochs"], 3)}
+        "epochs": (current["se_co"]["epochs"], 3)}
+    # run with the recipe's epochs given explicitly (--epochs 15 on Fashion-MNIST): the same training, reused by a
+    # plain run; a row without a record is judged on the run's settings
+    epochs = current["se_co"]["epochs"]
+    explicit = dataclasses.replace(config, epochs=epochs)
+    assert reproduce.stale_fields({**rows["se_co"], "settings": explicit.settings()}, config, tmp_path) == {}
+    assert reproduce.stale_fields(_stored_row("se_co", explicit.settings(), 0.75), config, tmp_path) == {
+        "settings.epochs": (epochs, None)}
 
     # tables only: no data is loaded (there is none for Fashion-MNIST here), nothing is trained, the stale row is
     # tabled as it is and the model without a result is left out

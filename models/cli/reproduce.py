@@ -63,6 +63,10 @@ QUICK_MODELS = ("se_co", "ac_co_v1_mse", "ac_nc_v2_mse", "cnn", "ae")
 SETTINGS = ("dataset", "recipe", "epochs", "batch_size", "max_samples", "size", "precision", "seed")
 #: `TrainConfig` fields that do not change what is trained.
 _NOT_TRAINING = ("data_dir", "output_dir", "verbose")
+#: Run settings that only choose `TrainConfig` fields (the run's explicit
+#: value, else the recipe's): a row with a training record is judged on the
+#: values it trained with, so `--epochs 15` where the recipe trains 15 reuses it.
+_RESOLVED_IN_RECORD = ("epochs", "batch_size", "size")
 
 
 @dataclasses.dataclass
@@ -130,13 +134,15 @@ def stale_fields(row, config, out):
     otherwise: {field: (stored, now)}, empty when the row can be reused.
 
     Compares the run's settings ("settings.<name>") and the recorded
-    `TrainConfig` ("train") with the one the recipe gives now, paths aside. A
-    field the record lacks (written before the field existed) counts as its
+    `TrainConfig` ("train") with the one the recipe gives now, paths aside;
+    the epochs, batch and size through the record alone, where there is one.
+    A field the record lacks (written before the field existed) counts as its
     default; a row with no record at all is judged on the settings alone.
     """
     settings = row.get("settings", {})
+    resolved = _RESOLVED_IN_RECORD if "train" in row else ()
     stale = {f"settings.{k}": (settings.get(k), now) for k, now in config.settings().items()
-             if settings.get(k) != now}
+             if k not in resolved and settings.get(k) != now}
     if "train" in row:
         for k, now in record(_train_config(row["model"], config, out)).items():
             was = row["train"].get(k, TRAIN_DEFAULTS.get(k))
