@@ -345,8 +345,8 @@ def test_reproduce_retrains_a_result_whose_recipe_changed_and_tables_only_trains
     assert reproduce.stale_fields(rows["se_co"], config, tmp_path) == {}
     assert reproduce.stale_fields(rows["se_co"], dataclasses.replace(config, epochs=3), tmp_path) == {
         "epochs": (current["se_co"]["epochs"], 3)}
-    # run with the recipe's epochs given explicitly (--epochs 15 on Fashion-MNIST): the same training, reused by a
-    # plain run; a row without a record is judged on the run's settings
+    # run with the recipe's epochs given explicitly (--epochs 25 for SE(co) on Fashion-MNIST): the same training,
+    # reused by a plain run; a row without a record is judged on the run's settings
     epochs = current["se_co"]["epochs"]
     explicit = dataclasses.replace(config, epochs=epochs)
     assert reproduce.stale_fields({**rows["se_co"], "settings": explicit.settings()}, config, tmp_path) == {}

@@ -123,7 +123,7 @@ class ReproduceConfig:
 def _train_config(name, config, out):
     """The `TrainConfig` that trains `name`: the recipe's settings, with the
     run's explicit epochs / batch / size winning."""
-    explicit = {k: getattr(config, k) for k in ("epochs", "batch_size", "size") if getattr(config, k) is not None}
+    explicit = {k: getattr(config, k) for k in _RESOLVED_IN_RECORD if getattr(config, k) is not None}
     return TrainConfig(model=name, dataset=config.dataset, precision=config.precision, seed=config.seed,
                        data_dir=config.data_dir, output_dir=str(out / name), verbose=0,
                        **{**recipes.settings(config.recipe, name, config.dataset), **explicit})
