@@ -96,6 +96,29 @@ def test_train_evaluate_tsne_round_trip(tmp_path):
     assert (tmp_path / "tsne" / "tsne_model.png").is_file()
 
 
+@pytest.mark.slow
+def test_evaluate_on_the_validation_split_scores_the_images_training_held_out(tmp_path):
+    """`evaluate --split validation` must pick the very images `train
+    --validation` held out: its accuracy equals the run's own last
+    `val_accuracy` (Keras' count over the same images), and differs from the
+    test split's."""
+    proc = run("train", "--model", "cnn", "--dataset", "digits", "--epochs", "2", "--validation", "0.2",
+               "--seed", "3", "--output-dir", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    final = json.loads((tmp_path / "train.json").read_text())["final"]
+    accuracy = {}
+    for split in ("validation", "test"):
+        proc = run("evaluate", "--model", str(tmp_path / "model.keras"), "--dataset", "digits", "--split", split,
+                   "--validation", "0.2", "--seed", "3", "--output-dir", str(tmp_path / split))
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        result = json.loads((tmp_path / split / "evaluate.json").read_text())
+        assert result["config"]["split"] == split
+        accuracy[split] = result["classification"]["accuracy"]
+        support = sum(map(sum, result["classification"]["confusion_matrix"]))
+        assert support == {"validation": 270, "test": 450}[split]  # 20 % of digits' 1,347 training images; its test split
+    assert accuracy["validation"] == pytest.approx(final["val_accuracy"], abs=1e-6)
+
+
 def test_bad_names_and_paths_are_one_line_errors(tmp_path):
     for args, code, expected in [
         (("train", "--model", "nope"), 2, "argument --model: invalid choice: 'nope'"),
@@ -136,6 +159,8 @@ def test_bad_values_are_answered_before_tensorflow_is_imported(tmp_path):
         (["evaluate", "--model", missing], 1, f"--model {missing!r}: no such file"),
         (["tsne", "--pretrained", "cnn_mnist", "--max-samples", "99"], 2,
          "`max_samples` must be an integer >= 100; received max_samples=99."),
+        (["evaluate", "--pretrained", "cnn_mnist", "--split", "validation", "--validation", "0"], 2,
+         "`validation` must be in (0, 0.5] with split='validation'; received validation=0.0."),
         (["reproduce", "--max-samples", "99"], 2, "`max_samples` must be an integer >= 100"),
         (["reproduce", "--models", "se_co,se_cooperative"], 2, "`models` must be one of"),
         (["robustness", "no_such_model"], 1, "MODEL 'no_such_model' is neither a pretrained name"),

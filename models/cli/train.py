@@ -2,7 +2,8 @@
 
 `train` builds a `models.training.TrainConfig` from the options; `evaluate`
 and `tsne` load a `.keras` file (`--model FILE`) or a pretrained model
-(`--pretrained NAME`), score it on the test split of a dataset and write
+(`--pretrained NAME`), score it on the test split of a dataset (or, with
+`--split validation`, on the images training held out) and write
 `evaluate.json` / `tsne.json` (and PNGs) into one `--output-dir`.
 """
 
@@ -18,6 +19,10 @@ from models.core.checks import check_choice
 from models.families import registry
 
 log = logging.getLogger("keraslosses.cli")
+
+#: What `evaluate` and `tsne` score: the test split, or the part of the
+#: training split that training held out for validation.
+SCORED_SPLITS = ("test", "validation")
 
 
 # --------------------------------------------------------------------------
@@ -79,7 +84,13 @@ def _train_config(args):
 @dataclasses.dataclass
 class EvaluateConfig:
     """Exactly one of `model_file` (a `.keras` path) and `pretrained` (a zoo
-    name); `dataset` defaults to the pretrained model's, else digits."""
+    name); `dataset` defaults to the pretrained model's, else digits.
+
+    `split="validation"` scores the images that training held out instead of
+    the test split: the stratified `validation` fraction of the training split,
+    seeded by `seed`, as `keraslosses train --validation F --seed S` held them
+    out (the paper recipe and the zoo: 0.1, seed 0). Choices between trained
+    models are made on these figures; the test split is only reported."""
 
     model_file: str | None = None
     pretrained: str | None = None
@@ -89,8 +100,14 @@ class EvaluateConfig:
     max_samples: int | None = 2000
     seed: int = 0
     separability: bool = False
+    split: str = "test"
+    validation: float = 0.1
 
     def __post_init__(self):
+        check_choice(self.split, "split", SCORED_SPLITS)
+        if self.split == "validation" and not 0.0 < self.validation <= 0.5:  # `train --validation`'s range, less 0
+            raise ValueError(f"`validation` must be in (0, 0.5] with split='validation'; "
+                             f"received validation={self.validation!r}.")
         if (self.model_file is None) == (self.pretrained is None):
             raise ValueError("give exactly one of `model_file` and `pretrained`; received "
                              f"model_file={self.model_file!r}, pretrained={self.pretrained!r}.")
@@ -109,15 +126,25 @@ class EvaluateConfig:
         return self.pretrained or Path(self.model_file).stem
 
 
+def scored_split(config: EvaluateConfig):
+    """The (images, labels) `config` scores: the test split, or the training
+    split's held-out validation part (`models.training.split`'s rule)."""
+    if config.split == "test":
+        return data.load_arrays(config.dataset, "test", config.data_dir)
+    x, y = data.load_arrays(config.dataset, "train", config.data_dir)
+    return data.validation_split(x, y, config.validation, seed=config.seed)[2:]
+
+
 def evaluate(config: EvaluateConfig):
-    """Score a saved or pretrained model on the test split; write the JSON."""
+    """Score a saved or pretrained model on the test (or validation) split;
+    write the JSON."""
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     if config.pretrained is not None:
         model = pretrained.load_pretrained(config.pretrained)
     else:
         model = pretrained.load_model(config.model_file)
-    x, y = data.load_arrays(config.dataset, "test", config.data_dir)
+    x, y = scored_split(config)
     result = evaluation.score(model, x, y, config.separability, config.max_samples, config.seed, out, config.name)
     payload = {"config": training.record(config, paths=("model_file", "data_dir", "output_dir")), **result}
     training.write_json(out / ("tsne.json" if config.separability else "evaluate.json"), payload)
@@ -135,8 +162,14 @@ def add_evaluate_arguments(parser, separability=False):
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--max-samples", type=int, default=2000,
                         help="codes embedded by t-SNE (a stratified subset; at least 100)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seeds the t-SNE subset and, with --split validation, the held-out split")
+    parser.add_argument("--split", default="test", choices=SCORED_SPLITS,
+                        help="validation: the images `train --validation` held out (to choose between models on)")
+    parser.add_argument("--validation", type=float, default=0.1,
+                        help="with --split validation: the fraction training held out (the recipe's: 0.1)")
     parser.add_argument("--output-dir", default="runs/tsne" if separability else "runs/evaluate")
     parser.set_defaults(run=evaluate, config=lambda a: EvaluateConfig(
         model_file=a.model, pretrained=a.pretrained, dataset=a.dataset, data_dir=a.data_dir,
-        output_dir=a.output_dir, max_samples=a.max_samples, seed=a.seed, separability=separability))
+        output_dir=a.output_dir, max_samples=a.max_samples, seed=a.seed, separability=separability,
+        split=a.split, validation=a.validation))

@@ -42,7 +42,8 @@ Mechanics owned here, once:
   `tf.distribute` does) gives the gradient of the global-batch mean; the
   trackers multiply loss terms back, metric terms are left alone.
 * one `keras.metrics.Mean` tracker per term (History shows every term),
-  `test_step` for `evaluate`.
+  each batch weighted by its size, so an epoch's figure is the mean over its
+  samples; `test_step` for `evaluate`.
 
 TPUs (`tf.distribute.TPUStrategy`): create and compile the model inside
 `strategy.scope()`, feed a `tf.data.Dataset` batched with
@@ -360,10 +361,15 @@ class GameModel(compat.PrebuiltModel, keras.Model):
                 values["loss"] = (terms["total"], True)
         return values
 
-    def _track(self, values):
+    def _track(self, values, x):
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        # Each term is a mean over the batch: weighted by the batch's size, the
+        # epoch's figure is the mean over its samples (a short last batch
+        # counts for its samples, not as much as a full one), as Keras weights
+        # its own loss tracker.
+        samples = ops.cast(ops.shape(x)[0], "float32")
         for name, (value, share) in values.items():
-            self.trackers[name].update_state(value * replicas if share else value)
+            self.trackers[name].update_state(value * replicas if share else value, sample_weight=samples)
         results = {name: tracker.result() for name, tracker in self.trackers.items()}
         if compat.in_multi_worker_mode():
             # Keras reduces step outputs across workers with
@@ -373,11 +379,13 @@ class GameModel(compat.PrebuiltModel, keras.Model):
 
     def train_step(self, data):
         """One step of every phase of the game on a batch; returns the logs."""
-        return self._track(self._play(*self._unpack(data), training=True))
+        x, y = self._unpack(data)
+        return self._track(self._play(x, y, training=True), x)
 
     def test_step(self, data):
         """The phases' losses and metrics on a batch, without updates."""
-        return self._track(self._play(*self._unpack(data), training=False))
+        x, y = self._unpack(data)
+        return self._track(self._play(x, y, training=False), x)
 
     # -- shared by the classifying games ----------------------------------------------
     def classification_terms(self, probs, y):
