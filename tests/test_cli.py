@@ -100,8 +100,8 @@ def test_train_evaluate_tsne_round_trip(tmp_path):
 def test_evaluate_on_the_validation_split_scores_the_images_training_held_out(tmp_path):
     """`evaluate --split validation` must pick the very images `train
     --validation` held out: its accuracy equals the run's own last
-    `val_accuracy` (Keras' count over the same images), and differs from the
-    test split's."""
+    `val_accuracy` (the game's tracker over the same images, weighted by
+    batch size), and `--split test` still reads the 450 test images."""
     proc = run("train", "--model", "cnn", "--dataset", "digits", "--epochs", "2", "--validation", "0.2",
                "--seed", "3", "--output-dir", str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -115,7 +115,7 @@ def test_evaluate_on_the_validation_split_scores_the_images_training_held_out(tm
         assert result["config"]["split"] == split
         accuracy[split] = result["classification"]["accuracy"]
         support = sum(map(sum, result["classification"]["confusion_matrix"]))
-        assert support == {"validation": 270, "test": 450}[split]  # 20 % of digits' 1,347 training images; its test split
+        assert support == {"validation": 270, "test": 450}[split]  # 20 % of 1,347 training images; the test split
     assert accuracy["validation"] == pytest.approx(final["val_accuracy"], abs=1e-6)
 
 
