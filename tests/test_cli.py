@@ -160,7 +160,7 @@ def test_bad_values_are_answered_before_tensorflow_is_imported(tmp_path):
         (["tsne", "--pretrained", "cnn_mnist", "--max-samples", "99"], 2,
          "`max_samples` must be an integer >= 100; received max_samples=99."),
         (["evaluate", "--pretrained", "cnn_mnist", "--split", "validation", "--validation", "0"], 2,
-         "`validation` must be in (0, 0.5] with split='validation'; received validation=0.0."),
+         "`validation` must be a number in (0.0, 0.5]; received validation=0.0."),
         (["reproduce", "--max-samples", "99"], 2, "`max_samples` must be an integer >= 100"),
         (["reproduce", "--models", "se_co,se_cooperative"], 2, "`models` must be one of"),
         (["robustness", "no_such_model"], 1, "MODEL 'no_such_model' is neither a pretrained name"),

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 import keraslosses as kl
 import models
+from models.core import checks
 
 SHAPE = (8, 8, 1)
 CLASSES = 3
@@ -355,6 +356,34 @@ def test_bad_game_weights_are_value_errors_naming_them(argument, value):
 def test_bad_game_options_are_value_errors_naming_them(name, argument, value):
     with pytest.raises(ValueError, match=f"`{argument}`.*received {argument}={value!r}"):
         models.create(name, input_shape=SHAPE, num_classes=CLASSES, **{argument: value})
+
+
+@pytest.mark.parametrize("check, value, message", [
+    (lambda v: checks.check_between(v, "rate", 0.0), -0.5, "`rate` must be a number >= 0.0; received rate=-0.5."),
+    (lambda v: checks.check_between(v, "rate", 0.0, open_low=True), 0.0,
+     "`rate` must be a number > 0.0; received rate=0.0."),
+    (lambda v: checks.check_between(v, "share", 0.0, 0.5), 0.75,
+     "`share` must be a number in [0.0, 0.5]; received share=0.75."),
+    (lambda v: checks.check_between(v, "share", 0.0, 0.5, open_low=True), 0.0,
+     "`share` must be a number in (0.0, 0.5]; received share=0.0."),
+    (lambda v: checks.check_between(v, "share", 0.0, 0.5), True,
+     "`share` must be a number in [0.0, 0.5]; received share=True."),
+    (lambda v: checks.check_fraction(v, "labelled_fraction"), 0,
+     "`labelled_fraction` must be a number in (0.0, 1.0]; received labelled_fraction=0."),
+    (lambda v: checks.check_fraction(v, "labelled_fraction"), "0.2",
+     "`labelled_fraction` must be a number in (0.0, 1.0]; received labelled_fraction='0.2'.")])
+def test_range_checks_name_the_argument_the_value_and_the_bounds(check, value, message):
+    with pytest.raises(ValueError) as raised:
+        check(value)
+    assert str(raised.value) == message
+
+
+@pytest.mark.parametrize("low, high, open_low, inside", [(0.0, 0.5, True, [1e-9, 0.25, 0.5]),
+                                                          (0.0, 0.5, False, [0.0, 0.5, 0]),
+                                                          (1.0, float("inf"), True, [1.5, 1e30])])
+def test_range_checks_accept_the_bounds_they_state(low, high, open_low, inside):
+    for value in inside:
+        checks.check_between(value, "x", low, high, open_low=open_low)  # raises on a wrong bound
 
 
 @pytest.mark.parametrize("name, judges", [("se_nc", True), ("se_star_nc", True), ("ac_nc_v2_mae", True),

@@ -15,7 +15,7 @@ import logging
 from pathlib import Path
 
 from models import data, evaluation, pretrained, training
-from models.core.checks import check_choice
+from models.core.checks import check_between, check_choice
 from models.families import registry
 
 log = logging.getLogger("keraslosses.cli")
@@ -105,9 +105,8 @@ class EvaluateConfig:
 
     def __post_init__(self):
         check_choice(self.split, "split", SCORED_SPLITS)
-        if self.split == "validation" and not 0.0 < self.validation <= 0.5:  # `train --validation`'s range, less 0
-            raise ValueError(f"`validation` must be in (0, 0.5] with split='validation'; "
-                             f"received validation={self.validation!r}.")
+        if self.split == "validation":  # `train --validation`'s range, less 0: nothing would be held out
+            check_between(self.validation, "validation", 0.0, 0.5, open_low=True)
         if (self.model_file is None) == (self.pretrained is None):
             raise ValueError("give exactly one of `model_file` and `pretrained`; received "
                              f"model_file={self.model_file!r}, pretrained={self.pretrained!r}.")

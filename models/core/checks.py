@@ -13,8 +13,7 @@ def check_choice(value, name, choices):
 
 def check_fraction(value, name):
     """`value` must lie in (0, 1]."""
-    if not 0.0 < value <= 1.0:
-        raise ValueError(f"`{name}` must be in (0, 1]; received {name}={value!r}.")
+    check_between(value, name, 0.0, 1.0, open_low=True)
 
 
 def check_at_least(value, name, low):
@@ -23,8 +22,15 @@ def check_at_least(value, name, low):
         raise ValueError(f"`{name}` must be an integer >= {low}; received {name}={value!r}.")
 
 
-def check_between(value, name, low, high=float("inf")):
-    """`value` must be a number in [low, high]."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
-        allowed = f">= {low}" if high == float("inf") else f"in [{low}, {high}]"
+def check_between(value, name, low, high=float("inf"), *, open_low=False):
+    """`value` must be a number in [low, high], or in (low, high] with `open_low`
+    (a fraction of the data, which 0 would leave empty)."""
+    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    above_low = numeric and (low < value if open_low else low <= value)
+    if not (above_low and value <= high):
+        bracket = "(" if open_low else "["
+        if high == float("inf"):
+            allowed = f"{'>' if open_low else '>='} {low}"
+        else:
+            allowed = f"in {bracket}{low}, {high}]"
         raise ValueError(f"`{name}` must be a number {allowed}; received {name}={value!r}.")
