@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -114,6 +116,16 @@ def test_constructor_arguments_are_captured_once_with_their_defaults():
     assert {"encoder", "decoder"} <= set(config) and config["latent_dim"] == 5 and config["dtype"]["config"]["name"]
     clone = models.VariationalAutoencoder.from_config(config)
     assert clone.config == model.config
+
+
+def test_numpy_scalar_rates_build_and_serialize_as_plain_numbers():
+    # A sweep over np.float32 values: the range checks take them, and the
+    # saved config holds a JSON number that reloads to the same rate.
+    model = models.create("aae", input_shape=SHAPE, num_classes=CLASSES, adversarial_rate=np.float32(0.25))
+    config = keras.saving.serialize_keras_object(model)["config"]
+    assert type(config["adversarial_rate"]) is float and config["adversarial_rate"] == 0.25
+    clone = keras.saving.deserialize_keras_object(json.loads(json.dumps(keras.saving.serialize_keras_object(model))))
+    assert clone.learning_rate_scale("discriminator") == 0.25
 
 
 def test_capabilities_are_declared():
@@ -368,6 +380,12 @@ def test_bad_game_options_are_value_errors_naming_them(name, argument, value):
      "`share` must be a number in (0.0, 0.5]; received share=0.0."),
     (lambda v: checks.check_between(v, "share", 0.0, 0.5), True,
      "`share` must be a number in [0.0, 0.5]; received share=True."),
+    (lambda v: checks.check_between(v, "share", 0.0, 0.5), np.bool_(True),
+     "`share` must be a number in [0.0, 0.5]; received share=np.True_."),
+    (lambda v: checks.check_between(v, "rate", 0.0), float("nan"),
+     "`rate` must be a number >= 0.0; received rate=nan."),
+    (lambda v: checks.check_fraction(v, "labelled_fraction"), np.float32(1.5),
+     "`labelled_fraction` must be a number in (0.0, 1.0]; received labelled_fraction=np.float32(1.5)."),
     (lambda v: checks.check_fraction(v, "labelled_fraction"), 0,
      "`labelled_fraction` must be a number in (0.0, 1.0]; received labelled_fraction=0."),
     (lambda v: checks.check_fraction(v, "labelled_fraction"), "0.2",
@@ -380,7 +398,10 @@ def test_range_checks_name_the_argument_the_value_and_the_bounds(check, value, m
 
 @pytest.mark.parametrize("low, high, open_low, inside", [(0.0, 0.5, True, [1e-9, 0.25, 0.5]),
                                                           (0.0, 0.5, False, [0.0, 0.5, 0]),
-                                                          (1.0, float("inf"), True, [1.5, 1e30])])
+                                                          (1.0, float("inf"), True, [1.5, 1e30]),
+                                                          # NumPy scalars (a sweep's values) are numbers too.
+                                                          (0.0, 1.0, True, [np.float32(0.2), np.float64(1.0),
+                                                                            np.int64(1)])])
 def test_range_checks_accept_the_bounds_they_state(low, high, open_low, inside):
     for value in inside:
         checks.check_between(value, "x", low, high, open_low=open_low)  # raises on a wrong bound

@@ -4,6 +4,8 @@ received and what is allowed."""
 
 from __future__ import annotations
 
+import numbers
+
 
 def check_choice(value, name, choices):
     """`value` must be one of `choices`."""
@@ -24,13 +26,17 @@ def check_at_least(value, name, low):
 
 def check_between(value, name, low, high=float("inf"), *, open_low=False):
     """`value` must be a number in [low, high], or in (low, high] with `open_low`
-    (a fraction of the data, which 0 would leave empty)."""
-    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    (a fraction of the data, which 0 would leave empty).
+
+    Any real number passes, NumPy scalars included (a sweep over
+    `np.float32` rates); a bool does not (True is no rate), nor NaN (it fails
+    every comparison).
+    """
+    numeric = isinstance(value, numbers.Real) and not isinstance(value, bool)
     above_low = numeric and (low < value if open_low else low <= value)
     if not (above_low and value <= high):
-        bracket = "(" if open_low else "["
         if high == float("inf"):
             allowed = f"{'>' if open_low else '>='} {low}"
         else:
-            allowed = f"in {bracket}{low}, {high}]"
+            allowed = f"in {'(' if open_low else '['}{low}, {high}]"
         raise ValueError(f"`{name}` must be a number {allowed}; received {name}={value!r}.")
