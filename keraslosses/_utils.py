@@ -9,6 +9,7 @@ where they can.
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 from keras import backend, config, ops
@@ -385,9 +386,9 @@ def check_positive(x, name):
 
 
 def check_scalar_range(value, name, low=None, high=None, low_open=False, high_open=False):
-    """Argument check for Python-number hyperparameters (tensors pass through
-    to `check_in_range` semantics only when concrete)."""
-    if not isinstance(value, (int, float)):
+    """Argument check for Python-number hyperparameters, NumPy scalars included
+    (tensors pass through to `check_in_range` semantics only when concrete)."""
+    if not isinstance(value, numbers.Real):
         return
     if math.isnan(value):
         raise ValueError(f"`{name}` must be a number; received {name}={value!r}.")

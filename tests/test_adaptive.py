@@ -89,6 +89,9 @@ def test_layer_rejects_bad_ranges():
         kl.AdaptiveRobustLoss(alpha_init=1.999)
     with pytest.raises(ValueError, match="scale_init"):
         kl.AdaptiveRobustLoss(scale_init=0.0)
+    # A NumPy scalar (a sweep's value) is checked too, not passed through as a tensor.
+    with pytest.raises(ValueError, match=r"alpha_init.*received alpha_init=np.float32\(5.0\)"):
+        kl.AdaptiveRobustLoss(alpha_init=np.float32(5.0))
 
 
 def test_layer_computes_in_float32_under_mixed_precision():

@@ -122,9 +122,10 @@ def test_numpy_scalar_rates_build_and_serialize_as_plain_numbers():
     # A sweep over np.float32 values: the range checks take them, and the
     # saved config holds a JSON number that reloads to the same rate.
     model = models.create("aae", input_shape=SHAPE, num_classes=CLASSES, adversarial_rate=np.float32(0.25))
-    config = keras.saving.serialize_keras_object(model)["config"]
-    assert type(config["adversarial_rate"]) is float and config["adversarial_rate"] == 0.25
-    clone = keras.saving.deserialize_keras_object(json.loads(json.dumps(keras.saving.serialize_keras_object(model))))
+    serialized = keras.saving.serialize_keras_object(model)
+    rate = serialized["config"]["adversarial_rate"]
+    assert type(rate) is float and rate == 0.25
+    clone = keras.saving.deserialize_keras_object(json.loads(json.dumps(serialized)))
     assert clone.learning_rate_scale("discriminator") == 0.25
 
 
