@@ -415,6 +415,50 @@ def test_the_tables_list_their_rows_in_the_papers_order():
     assert listed == ["model", "se_co", "se_nc", "ae", "dae", "model", "ac_co_v2_mse", "ac_nc_v1_mse", "cnn"]
 
 
+def test_the_tables_bold_the_cells_met_and_list_the_missed_ones_by_how_much():
+    from models.cli import reproduce
+    from models.evaluation import paper
+
+    settings = reproduce.ReproduceConfig(dataset="fashion_mnist").settings()
+    # Fashion-MNIST's paper cells: se_nc separability 0.9161, reconstruction 0.0129; ac_nc_v2_mae accuracy 0.9241
+    # (no Table 3 figures: Table 3 has the MSE variants only); cnn accuracy 0.9360, F1 / precision / recall
+    # 0.9360 / 0.9360 / 0.9362
+    se_nc = {**_stored_row("se_nc", settings, 0.9), "separability": 0.9235, "reconstruction": 0.0157}
+    tie = _stored_row("ac_nc_v2_mae", settings, 0.92414)  # 0.9241 to the paper's 4 decimals: met
+    cnn = {**_stored_row("cnn", settings, 0.936), "recall": 0.93615}  # 0.9362 to 4 decimals: met
+    cnn["f1"] = cnn["precision"] = 0.93594  # 0.9359: missed by 0.0001
+    payload = {"config": {"dataset": "fashion_mnist"}, "wall_seconds": 1.0, "rows": [cnn, tie, se_nc]}
+    table = reproduce.format_table(payload)
+    assert "| se_nc | **0.9235** | 0.9161 |" in table and "| 0.0157 | 0.0129 |" in table
+    assert "| ac_nc_v2_mae | **0.9241** | 0.9241 | 0.9241 | - |" in table
+    assert "| cnn | **0.9360** | 0.9360 | 0.9359 | 0.9360 | 0.9359 | 0.9360 | **0.9362** | 0.9362 |" in table
+    assert table.endswith("The paper's cells: 4 of 7 met (in bold: at or above the paper's figure, at or below it "
+                          "for the reconstruction error, to its 4 decimals), missed:\n\n"
+                          "- se_nc reconstruction: 0.0157 against 0.0129 (+0.0028)\n"
+                          "- cnn f1: 0.9359 against 0.9360 (-0.0001)\n"
+                          "- cnn precision: 0.9359 against 0.9360 (-0.0001)")
+    assert reproduce.paper_cells(payload["rows"]) == {"cells": 7, "met": 4, "missed": [
+        {"model": "se_nc", "metric": "reconstruction", "ours": 0.0157, "paper": 0.0129},
+        {"model": "cnn", "metric": "f1", "ours": 0.93594, "paper": 0.936},
+        {"model": "cnn", "metric": "precision", "ours": 0.93594, "paper": 0.936}]}
+    # every cell met: the count alone; no paper figures (digits): no line at all
+    met = {**se_nc, "reconstruction": 0.0129}
+    assert reproduce.format_table({**payload, "rows": [met]}).endswith(
+        "The paper's cells: 2 of 2 met (in bold: at or above the paper's figure, at or below it for the "
+        "reconstruction error, to its 4 decimals).")
+    digits = {**se_nc, "paper": paper.figures("digits", "se_nc")}
+    assert "cells" not in reproduce.format_table({**payload, "rows": [digits]})
+    assert reproduce.paper_cells([digits]) == {"cells": 0, "met": 0, "missed": []}
+
+
+def test_meeting_a_paper_cell_depends_on_the_metrics_direction():
+    from models.evaluation import paper
+
+    assert paper.meets("separability", 0.9161, 0.9161) and not paper.meets("separability", 0.91604, 0.9161)
+    assert paper.meets("reconstruction", 0.01294, 0.0129) and not paper.meets("reconstruction", 0.01296, 0.0129)
+    assert not paper.meets("accuracy", 0.0129, 0.9390) and not paper.meets("reconstruction", 0.9390, 0.0129)
+
+
 def test_the_paper_figures_ship_with_the_package():
     from models.evaluation import paper
 

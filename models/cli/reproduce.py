@@ -11,7 +11,9 @@ protocol of `models.evaluation`, on every test code unless `max_samples`
 says otherwise) and the reconstruction error (mean per-pixel MSE). The
 paper's figure stands next to each of ours (`models.evaluation.paper`, a
 copy of the paper's tables shipped with the package; "-" where the paper has
-none, e.g. for scikit-learn's digits).
+none, e.g. for scikit-learn's digits). Ours is in bold where it meets the
+paper's cell (`paper.meets`), and the tables end with how many cells are
+met and which are missed, by how much (`paper_cells` in the JSON).
 
 Runs survive interruption: each model writes `<output>/<model>/result.json`
 (and its `model.keras`) as it finishes; a rerun skips the models whose result
@@ -202,7 +204,8 @@ def run(config: ReproduceConfig) -> dict:
         write_json(stored, row)
         rows.append(row)
     payload = {"config": record(config), "paper_source": paper.source(),
-               "wall_seconds": round(time.perf_counter() - start_all, 1), "rows": rows, "missing": missing}
+               "wall_seconds": round(time.perf_counter() - start_all, 1), "rows": rows, "missing": missing,
+               "paper_cells": paper_cells(rows)}
     write_json(out / f"reproduce_{config.dataset}.json", payload)
     table = format_table(payload)
     (out / f"reproduce_{config.dataset}.md").write_text(table + "\n")
@@ -215,7 +218,33 @@ def _cell(value):
 
 
 def _pair(row, metric):
-    return f"{_cell(row.get(metric))} | {_cell(row['paper'].get(metric))}"
+    """Our figure, in bold where it meets the paper's cell, and the paper's."""
+    ours, theirs = row.get(metric), row["paper"].get(metric)
+    bold = "**" if ours is not None and theirs is not None and paper.meets(metric, ours, theirs) else ""
+    return f"{bold}{_cell(ours)}{bold} | {_cell(theirs)}"
+
+
+def paper_cells(rows):
+    """How the rows fare against the paper's cells: {"cells", "met",
+    "missed": [{"model", "metric", "ours", "paper"}]} (Tables 1 to 3, in
+    the paper's order)."""
+    cells, missed = paper.shortfalls(_in_order(rows, TABLE1) + _in_order(rows, TABLE2))
+    return {"cells": cells, "met": cells - len(missed),
+            "missed": [{"model": m, "metric": k, "ours": ours, "paper": theirs} for m, k, ours, theirs in missed]}
+
+
+def _cells_lines(rows):
+    """Markdown lines on the paper's cells met, and a list of those missed
+    (none where the paper has no figure for the rows)."""
+    summary = paper_cells(rows)
+    if not summary["cells"]:
+        return []
+    lines = [f"The paper's cells: {summary['met']} of {summary['cells']} met (in bold: at or above the paper's "
+             f"figure, at or below it for the reconstruction error, to its 4 decimals)"
+             + (", missed:" if summary["missed"] else "."), ""]
+    lines += [f"- {m['model']} {m['metric']}: {m['ours']:.4f} against {m['paper']:.4f} "
+              f"({round(m['ours'], paper.DECIMALS) - m['paper']:+.4f})" for m in summary["missed"]]
+    return lines + ([""] if summary["missed"] else [])
 
 
 def _in_order(rows, table):
@@ -254,6 +283,7 @@ def format_table(payload) -> str:
                   f"| {_pair(r, 'recall')} | {_cell(r['separability'])} | {_cell(r['reconstruction'])} "
                   f"| {r['train_seconds']:.1f} |" for r in table2]
         lines.append("")
+    lines += _cells_lines(rows)
     if payload.get("missing"):  # a table built across interruptions says which rows are still to come
         lines.append(f"Not trained yet (no result file): {', '.join(payload['missing'])}.")
     return "\n".join(lines).rstrip()

@@ -9,6 +9,8 @@ Table 1's "separability" and "reconstruction", Table 2's "accuracy" and
 Table 3's macro "f1", "precision" and "recall" (Table 3 names the
 Auto-classifiers by game and version only; its figures equal Table 2's MSE
 variants' accuracies, so they are attached to the `_mse` models).
+`meets(metric, ours, theirs)` says whether one of our figures meets the
+paper's cell, and `shortfalls(rows)` lists the cells a table misses.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ import json
 from pathlib import Path
 
 TABLES = Path(__file__).with_name("autonets_tables.json")
+#: The paper's metrics where lower is better; higher is better for the rest.
+LOWER_IS_BETTER = frozenset({"reconstruction"})
+#: The paper prints its figures to 4 decimals: ours are compared at that.
+DECIMALS = 4
 
 
 @functools.lru_cache(maxsize=1)
@@ -55,3 +61,43 @@ def figures(dataset, model):
         if value is not None:
             result[metric] = value
     return result
+
+
+def meets(metric, ours, theirs):
+    """Whether our figure `ours` meets the paper's `theirs` for `metric`:
+    at or above it (at or below for the reconstruction error), compared at
+    the paper's 4 decimals, so a tie to the printed digit is met.
+
+        >>> meets("accuracy", 0.92414, 0.9241), meets("accuracy", 0.92384, 0.939)
+        (True, False)
+        >>> meets("reconstruction", 0.0120, 0.0129), meets("reconstruction", 0.0157, 0.0129)
+        (True, False)
+    """
+    ours = round(ours, DECIMALS)
+    return ours <= theirs if metric in LOWER_IS_BETTER else ours >= theirs
+
+
+def shortfalls(rows, metrics=("separability", "reconstruction", "accuracy", "f1", "precision", "recall")):
+    """The paper's cells that `rows` (result rows: "model", our figure per
+    metric, and "paper": `figures(...)`) are compared on, and those missed.
+
+    Returns:
+        (cells, missed): the number of cells with both figures, and
+        [(model, metric, ours, theirs)] for each missed one, in `rows`' order
+        and then `metrics`' order.
+
+        >>> rows = [{"model": "se_nc", "separability": 0.9235, "reconstruction": 0.0157,
+        ...          "paper": {"separability": 0.9161, "reconstruction": 0.0129}}]
+        >>> shortfalls(rows)
+        (2, [('se_nc', 'reconstruction', 0.0157, 0.0129)])
+    """
+    cells, missed = 0, []
+    for row in rows:
+        for metric in metrics:
+            ours, theirs = row.get(metric), row["paper"].get(metric)
+            if ours is None or theirs is None:
+                continue
+            cells += 1
+            if not meets(metric, ours, theirs):
+                missed.append((row["model"], metric, ours, theirs))
+    return cells, missed
