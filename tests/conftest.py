@@ -29,8 +29,9 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The canonical MNIST / Fashion-MNIST IDX files: $KERASLOSSES_DATA_DIR, else
-#: ../shared/datasets beside the repository (there in CI, absent on a user's clone).
-DATA_DIR = Path(os.environ.get("KERASLOSSES_DATA_DIR") or ROOT.parent / "shared" / "datasets")
+#: ../shared/datasets beside the repository (there in CI, absent on a user's clone);
+#: absolute, since the tutorials' tests run in a temporary folder.
+DATA_DIR = Path(os.environ.get("KERASLOSSES_DATA_DIR") or ROOT.parent / "shared" / "datasets").resolve()
 
 
 def require_canonical_data() -> Path:

@@ -243,7 +243,7 @@ def _cells_lines(rows):
              f"figure, at or below it for the reconstruction error, to its 4 decimals)"
              + (", missed:" if summary["missed"] else "."), ""]
     lines += [f"- {m['model']} {m['metric']}: {m['ours']:.4f} against {m['paper']:.4f} "
-              f"({round(m['ours'], paper.DECIMALS) - m['paper']:+.4f})" for m in summary["missed"]]
+              f"({paper.difference(m['ours'], m['paper']):+.4f})" for m in summary["missed"]]
     return lines + ([""] if summary["missed"] else [])
 
 

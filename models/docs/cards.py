@@ -62,8 +62,9 @@ def figures_table(entry):
     for key, value in entry["metrics"].items():
         paper_key, label = METRICS.get(key, (None, key))
         reference = theirs.get(paper_key) if paper_key else None
-        rows.append(f"| {label} | {value:.4f} | " + (f"{reference:.4f} | {value - reference:+.4f} |"
-                                                      if reference is not None else "- | - |"))
+        compared = (f"{reference:.4f} | {paper.difference(value, reference):+.4f} |" if reference is not None
+                    else "- | - |")
+        rows.append(f"| {label} | {value:.4f} | {compared}")
     return rows
 
 
@@ -87,7 +88,8 @@ def weaknesses(entry):
         paper_key, label = METRICS.get(key, (None, key))
         reference = theirs.get(paper_key) if paper_key else None
         if reference is not None and not paper.meets(paper_key, value, reference):
-            found.append(f"{label} {value:.4f} against the paper's {reference:.4f} ({value - reference:+.4f}).")
+            found.append(f"{label} {value:.4f} against the paper's {reference:.4f} "
+                         f"({paper.difference(value, reference):+.4f}).")
     size = entry["arguments"].get("size", "small")
     if size not in PAPER_GRADE_SIZES:
         found.append(f"trained at network size `{size}` for {entry['training'].get('epochs_run', '?')} epochs; "
